@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The controller's store: desired state as plain records, behind one
+ * interface so another engine (PostgreSQL for several controller replicas)
+ * can be added later. The SQLite engine (store_sqlite.c) is the default.
+ *
+ * Callers group every mutation with its audit entry between store_begin and
+ * store_commit; a failed step is followed by store_rollback, so nothing is
+ * ever half-written. All functions return 0 or a negative errno:
+ * -ENOENT (no such record), -EEXIST (a unique name or key is taken),
+ * -EIO (the engine failed; it logged why).
+ */
+#ifndef NETFN_CONTROLLER_STORE_STORE_H
+#define NETFN_CONTROLLER_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_NAME_MAX      64 /* names, label keys and values: 1-63 chars */
+#define ST_MAX_LABELS    16
+#define ST_MAX_ENDPOINTS 4
+#define ST_ENDPOINT_MAX  64
+#define ST_CIDR_MAX      48
+#define ST_ID_MAX        32
+#define ST_HASH_LEN      32
+#define ST_KEY_LEN       32
+#define ST_FUNC_MAX      16
+#define ST_ERROR_MAX     256
+
+struct st_label {
+	char key[ST_NAME_MAX];
+	char value[ST_NAME_MAX];
+};
+
+struct st_network {
+	int64_t id;
+	char name[ST_NAME_MAX];
+	char cidr[ST_CIDR_MAX]; /* canonical "a.b.c.d/n" */
+	uint16_t port;
+	uint32_t mtu;
+	char topology[8];    /* "mesh" | "hub" */
+	int64_t hub_node_id; /* 0: none */
+	int64_t created;
+};
+
+struct st_node {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_NAME_MAX];
+	size_t n_labels;
+	struct st_label labels[ST_MAX_LABELS];
+	size_t n_endpoints;
+	char endpoints[ST_MAX_ENDPOINTS][ST_ENDPOINT_MAX];
+	uint8_t id_pk[ST_KEY_LEN]; /* the agent's identity (sealing) key */
+	uint8_t wg_pk[ST_KEY_LEN];
+	uint32_t overlay_addr; /* IPv4, network byte order */
+	int64_t created;
+	int64_t last_seen;     /* unix seconds; 0 never */
+	uint64_t last_counter; /* highest sealed-message counter accepted */
+};
+
+/* One network function's revisions on one node. */
+struct st_section {
+	int64_t node_id;
+	char function[ST_FUNC_MAX]; /* "vpn", ... */
+	uint64_t desired_rev;
+	uint8_t hash[ST_HASH_LEN]; /* hash of the compiled section, to skip no-op bumps */
+	uint64_t applied_rev;
+	char error[ST_ERROR_MAX];
+};
+
+struct st_join_token {
+	char id[ST_ID_MAX];
+	int64_t network_id;
+	uint8_t hash[ST_HASH_LEN];
+	int64_t expires; /* unix seconds */
+	uint32_t uses;
+	uint32_t uses_left;
+	size_t n_labels;
+	struct st_label labels[ST_MAX_LABELS];
+	bool revoked;
+	int64_t created;
+};
+
+struct st_api_token {
+	char id[ST_ID_MAX];
+	char role[8]; /* "admin" | "reader" */
+	char name[ST_NAME_MAX];
+	uint8_t hash[ST_HASH_LEN];
+	bool revoked;
+	int64_t created;
+};
+
+struct st_audit {
+	int64_t id;
+	int64_t time;
+	char actor[ST_NAME_MAX];
+	char method[ST_NAME_MAX];
+	char object[128];
+	char detail[256];
+};
+
+struct store;
+
+typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
+typedef int (*store_node_cb)(void *ctx, const struct st_node *n);
+typedef int (*store_section_cb)(void *ctx, const struct st_section *s);
+typedef int (*store_join_token_cb)(void *ctx, const struct st_join_token *t);
+typedef int (*store_api_token_cb)(void *ctx, const struct st_api_token *t);
+typedef int (*store_audit_cb)(void *ctx, const struct st_audit *a);
+
+/* An engine: every operation of the interface. */
+struct store_ops {
+	const char *name;
+	int (*open)(const char *dir, struct store **out);
+	void (*close)(struct store *s);
+	int (*begin)(struct store *s);
+	int (*commit)(struct store *s);
+	void (*rollback)(struct store *s);
+	int (*schema_version)(struct store *s, int *out);
+	int (*next_revision)(struct store *s, uint64_t *out);
+
+	int (*network_insert)(struct store *s, struct st_network *n);
+	int (*network_update)(struct store *s, const struct st_network *n);
+	int (*network_delete)(struct store *s, int64_t id);
+	int (*network_get)(struct store *s, const char *name, struct st_network *out);
+	int (*network_get_id)(struct store *s, int64_t id, struct st_network *out);
+	int (*network_list)(struct store *s, store_network_cb cb, void *ctx);
+
+	int (*node_insert)(struct store *s, struct st_node *n);
+	int (*node_update)(struct store *s, const struct st_node *n);
+	int (*node_touch)(struct store *s, int64_t id, int64_t last_seen, uint64_t counter);
+	int (*node_delete)(struct store *s, int64_t id);
+	int (*node_get)(struct store *s, int64_t network_id, const char *name, struct st_node *out);
+	int (*node_get_id)(struct store *s, int64_t id, struct st_node *out);
+	int (*node_get_key)(struct store *s, const uint8_t id_pk[ST_KEY_LEN], struct st_node *out);
+	int (*node_list)(struct store *s, int64_t network_id, store_node_cb cb, void *ctx);
+
+	int (*section_put)(struct store *s, const struct st_section *sec);
+	int (*section_get)(struct store *s, int64_t node_id, const char *function,
+	                   struct st_section *out);
+	int (*section_list)(struct store *s, int64_t node_id, store_section_cb cb, void *ctx);
+
+	int (*join_token_insert)(struct store *s, const struct st_join_token *t);
+	int (*join_token_update)(struct store *s, const struct st_join_token *t);
+	int (*join_token_get)(struct store *s, const char *id, struct st_join_token *out);
+	int (*join_token_get_hash)(struct store *s, const uint8_t hash[ST_HASH_LEN],
+	                           struct st_join_token *out);
+	int (*join_token_list)(struct store *s, store_join_token_cb cb, void *ctx);
+
+	int (*api_token_insert)(struct store *s, const struct st_api_token *t);
+	int (*api_token_update)(struct store *s, const struct st_api_token *t);
+	int (*api_token_get_hash)(struct store *s, const uint8_t hash[ST_HASH_LEN],
+	                          struct st_api_token *out);
+	int (*api_token_get)(struct store *s, const char *id, struct st_api_token *out);
+	int (*api_token_list)(struct store *s, store_api_token_cb cb, void *ctx);
+
+	int (*audit_add)(struct store *s, struct st_audit *a);
+	int (*audit_list)(struct store *s, uint32_t limit, store_audit_cb cb, void *ctx);
+};
+
+/* Every engine's handle starts with its ops. */
+struct store {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Opens (creating and migrating as needed) the default engine's store in dir. */
+int store_open(const char *dir, struct store **out);
+
+/* Closes a store; accepts NULL. */
+void store_close(struct store *s);
+
+#endif

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for the vpn compiler (mesh, hub) and overlay address allocation. */
+#include "netfns/vpn/vpn.h"
+#include "tests/check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+static void member(struct vpn_member *m, int64_t id, const char *addr, bool endpoint)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = id;
+	snprintf(m->name, sizeof(m->name), "n%lld", (long long)id);
+	memset(m->public_key, (int)(0x50 - id), VPN_KEY_LEN); /* keys sort in reverse id order */
+	inet_pton(AF_INET, addr, &m->address);
+	if (endpoint) {
+		snprintf(m->endpoints[0], sizeof(m->endpoints[0]), "192.0.2.%lld:51820",
+		         (long long)id);
+		m->n_endpoints = 1;
+	}
+}
+
+static void test_mesh(void)
+{
+	struct vpn_network net = {.port = 51820, .mtu = 1420, .topology = VPN_MESH};
+	struct vpn_member m[4];
+	struct vpn_config cfg;
+	char buf[NF_PREFIX_STRLEN];
+
+	nf_prefix_parse("10.9.0.0/24", false, &net.cidr);
+	member(&m[0], 1, "10.9.0.1", true);
+	member(&m[1], 2, "10.9.0.2", true);
+	member(&m[2], 3, "10.9.0.3", false);
+	member(&m[3], 4, "10.9.0.4", true);
+
+	CHECK(vpn_compile(&net, m, 4, 1, &cfg) == 0);
+	CHECK(cfg.n_peers == 3 && !cfg.forward && cfg.listen_port == 51820 && cfg.mtu == 1420);
+	CHECK(strcmp(nf_prefix_format(&cfg.address, buf, sizeof(buf)), "10.9.0.1/24") == 0);
+	/* Sorted by key: node 4 has the lowest key. */
+	CHECK(strcmp(cfg.peers[0].name, "n4") == 0 && strcmp(cfg.peers[2].name, "n2") == 0);
+	CHECK(cfg.peers[0].n_allowed == 1 && cfg.peers[0].allowed[0].len == 32);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[0].allowed[0], buf, sizeof(buf)), "10.9.0.4/32") ==
+	      0);
+	CHECK(strcmp(cfg.peers[0].endpoint, "192.0.2.4:51820") == 0);
+	CHECK(cfg.peers[1].endpoint[0] == '\0'); /* n3 has no endpoint */
+	CHECK(cfg.peers[0].keepalive == 0);
+	vpn_config_free(&cfg);
+
+	/* The node without an endpoint keeps its NAT mapping alive. */
+	CHECK(vpn_compile(&net, m, 4, 3, &cfg) == 0);
+	CHECK(cfg.n_peers == 3 && cfg.peers[0].keepalive == VPN_KEEPALIVE);
+	vpn_config_free(&cfg);
+
+	CHECK(vpn_compile(&net, m, 4, 99, &cfg) == -ENOENT);
+	vpn_config_free(&cfg);
+}
+
+static void test_hub(void)
+{
+	struct vpn_network net = {.port = 51820, .mtu = 1420, .topology = VPN_HUB};
+	struct vpn_member m[3];
+	struct vpn_config cfg;
+	char buf[NF_PREFIX_STRLEN];
+
+	nf_prefix_parse("10.9.0.0/24", false, &net.cidr);
+	member(&m[0], 1, "10.9.0.1", true);
+	member(&m[1], 2, "10.9.0.2", false);
+	member(&m[2], 3, "10.9.0.3", false);
+	net.hub_node_id = 1;
+
+	CHECK(vpn_compile(&net, m, 3, 1, &cfg) == 0);
+	CHECK(cfg.forward && cfg.n_peers == 2);
+	vpn_config_free(&cfg);
+
+	CHECK(vpn_compile(&net, m, 3, 2, &cfg) == 0);
+	CHECK(!cfg.forward && cfg.n_peers == 1 && strcmp(cfg.peers[0].name, "n1") == 0);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[0].allowed[0], buf, sizeof(buf)), "10.9.0.0/24") ==
+	      0);
+	CHECK(cfg.peers[0].keepalive == VPN_KEEPALIVE);
+	vpn_config_free(&cfg);
+
+	/* Before the hub joins, spokes have no peer at all. */
+	net.hub_node_id = 42;
+	CHECK(vpn_compile(&net, m, 3, 2, &cfg) == 0 && cfg.n_peers == 0);
+	vpn_config_free(&cfg);
+}
+
+static void test_ipam(void)
+{
+	struct nf_prefix p;
+	struct in_addr used[8], a;
+	char s[INET_ADDRSTRLEN];
+	size_t n = 0;
+
+	nf_prefix_parse("10.1.2.0/29", false, &p);
+	/* A /29 has 6 host addresses, .1 to .6. */
+	for (int i = 0; i < 6; i++) {
+		CHECK(vpn_ipam_alloc(&p, used, n, &a) == 0);
+		inet_ntop(AF_INET, &a, s, sizeof(s));
+		char want[16];
+		snprintf(want, sizeof(want), "10.1.2.%d", i + 1);
+		CHECK(strcmp(s, want) == 0);
+		used[n++] = a;
+	}
+	CHECK(vpn_ipam_alloc(&p, used, n, &a) == -ENOSPC);
+	/* A freed address in the middle is handed out again first. */
+	used[2] = used[5];
+	n--;
+	CHECK(vpn_ipam_alloc(&p, used, n, &a) == 0);
+	inet_ntop(AF_INET, &a, s, sizeof(s));
+	CHECK(strcmp(s, "10.1.2.3") == 0);
+
+	nf_prefix_parse("10.1.2.0/31", false, &p);
+	CHECK(vpn_ipam_alloc(&p, NULL, 0, &a) == 0 && ntohl(a.s_addr) == 0x0a010200);
+	nf_prefix_parse("10.1.2.7/32", true, &p);
+	CHECK(vpn_ipam_alloc(&p, NULL, 0, &a) == 0 && ntohl(a.s_addr) == 0x0a010207);
+	CHECK(vpn_ipam_alloc(&p, &a, 1, &a) == -ENOSPC);
+	nf_prefix_parse("fd00::/64", false, &p);
+	CHECK(vpn_ipam_alloc(&p, NULL, 0, &a) == -EINVAL);
+}
+
+int main(void)
+{
+	test_mesh();
+	test_hub();
+	test_ipam();
+	return check_result();
+}

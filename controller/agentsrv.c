@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent endpoint. Every frame is sealed: the sender's key picks the
+ * node, the box proves the sender holds that key, and a counter above the
+ * node's last accepted one (kept in the store, so a controller restart does
+ * not reopen old messages) stops replays. Replies are sealed back and echo
+ * the request's counter, so an agent accepts only the answer to what it asked.
+ * Unknown keys may only enroll, which a join token authorises.
+ *
+ * Sync is a long-poll: answered at once when the node's desired revision is
+ * newer than what it applied (and is not the revision that just failed),
+ * otherwise parked until a change wakes it or the heartbeat passes.
+ */
+#include "controller/agentsrv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/compile.h"
+#include "controller/server.h"
+#include "controller/validate.h"
+#include "netfns/common/log.h"
+#include "proto/rpc.h"
+
+#define AGENT_WORKERS  16
+#define MAX_PEER_STATS 65536
+
+/* A parked sync. */
+struct parked {
+	struct srv_work *w;
+	int64_t node_id;
+	struct nf_channel ch;
+	uint64_t echo, id;
+	uint64_t applied, failed;
+	struct parked *next;
+};
+
+/* The last peer statistics of one node. */
+struct stats {
+	int64_t node_id;
+	size_t n;
+	struct agentsrv_peer *peers;
+	struct stats *next;
+};
+
+struct agentsrv {
+	struct ctl *ctl;
+	struct srv *srv;
+	struct parked *parked;
+	struct stats *stats;
+	uint64_t counter;
+};
+
+/* A request being handled: what the reply needs. */
+struct req {
+	struct agentsrv *a;
+	struct srv_work *w;
+	struct nf_channel ch;
+	uint64_t counter;
+	uint64_t id;
+	struct nf_status st;
+};
+
+/* An unsealed error, for frames we cannot open (the agent will not trust it). */
+static void reply_plain(struct srv_work *w, int code, const char *field, const char *msg)
+{
+	struct nf_status st;
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	nf_status_set(&st, code, field, "%s", msg);
+	if (nf_rpc_encode_response(0, &st, NULL, &out, &len))
+		out = NULL;
+	srv_reply(w, out ? out : calloc(1, 1), out ? len : 0);
+}
+
+/* Seals a Response (status st, body when OK) on ch, echoing the request's counter. */
+static void reply_sealed(struct agentsrv *a, struct srv_work *w, const struct nf_channel *ch,
+                         uint64_t echo, uint64_t id, const struct nf_status *st,
+                         const ProtobufCMessage *body)
+{
+	uint8_t *resp = NULL, *frame = NULL;
+	size_t rlen = 0, flen = 0;
+
+	if (nf_rpc_encode_response(id, st, body, &resp, &rlen) ||
+	    nf_seal(ch, nf_counter_next(&a->counter), echo, resp, rlen, &frame, &flen)) {
+		free(resp);
+		reply_plain(w, NETFN__STATUS__INTERNAL, NULL, "cannot seal the reply");
+		return;
+	}
+	free(resp);
+	srv_reply(w, frame, flen);
+}
+
+static void set_stats(struct agentsrv *a, int64_t node_id, Netfn__PeerStat **in, size_t n)
+{
+	struct stats *s;
+
+	for (s = a->stats; s && s->node_id != node_id; s = s->next)
+		;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return;
+		s->node_id = node_id;
+		s->next = a->stats;
+		a->stats = s;
+	}
+	free(s->peers);
+	s->n = 0;
+	n = n > MAX_PEER_STATS ? MAX_PEER_STATS : n;
+	s->peers = calloc(n ? n : 1, sizeof(*s->peers));
+	if (!s->peers)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct agentsrv_peer *p = &s->peers[s->n];
+
+		if (in[i]->public_key.len != VPN_KEY_LEN)
+			continue;
+		memcpy(p->stat.public_key, in[i]->public_key.data, VPN_KEY_LEN);
+		printable(in[i]->name, p->name, sizeof(p->name));
+		printable(in[i]->endpoint, p->stat.endpoint, sizeof(p->stat.endpoint));
+		p->stat.last_handshake = in[i]->last_handshake;
+		p->stat.rx_bytes = in[i]->rx_bytes;
+		p->stat.tx_bytes = in[i]->tx_bytes;
+		s->n++;
+	}
+}
+
+static void drop_stats(struct agentsrv *a, int64_t node_id)
+{
+	for (struct stats **pp = &a->stats; *pp; pp = &(*pp)->next) {
+		if ((*pp)->node_id == node_id) {
+			struct stats *s = *pp;
+
+			*pp = s->next;
+			free(s->peers);
+			free(s);
+			return;
+		}
+	}
+}
+
+int agentsrv_peer_stats(struct agentsrv *a, int64_t node_id, struct agentsrv_peer **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (struct stats *s = a ? a->stats : NULL; s; s = s->next) {
+		if (s->node_id != node_id)
+			continue;
+		*out = calloc(s->n ? s->n : 1, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+		memcpy(*out, s->peers, s->n * sizeof(**out));
+		*n = s->n;
+		return 0;
+	}
+	return 0;
+}
+
+void agentsrv_wake(struct agentsrv *a, const int64_t *ids, size_t n)
+{
+	if (!a)
+		return;
+	for (struct parked *p = a->parked; p; p = p->next)
+		for (size_t i = 0; i < n; i++)
+			if (p->node_id == ids[i])
+				srv_wake(p->w);
+}
+
+/* Answers a sync: the config when newer than applied (and not the one that failed). */
+static void answer_sync(struct agentsrv *a, struct srv_work *w, const struct nf_channel *ch,
+                        uint64_t echo, uint64_t id, const struct st_node *node, uint64_t applied,
+                        uint64_t failed)
+{
+	struct store *s = a->ctl->store;
+	Netfn__SyncReply reply = NETFN__SYNC_REPLY__INIT;
+	Netfn__NodeConfig *cfg = NULL;
+	struct st_section sec;
+	struct nf_status st = {0};
+
+	reply.heartbeat_ms = a->ctl->heartbeat_ms;
+	if (s->ops->section_get(s, node->id, "vpn", &sec) == 0 && sec.desired_rev > applied &&
+	    sec.desired_rev != failed) {
+		if (compile_node_config(s, node, &cfg)) {
+			nf_status_set(&st, NETFN__STATUS__INTERNAL, NULL, "cannot compile node %s",
+			              node->name);
+			reply_sealed(a, w, ch, echo, id, &st, NULL);
+			return;
+		}
+		reply.config = cfg;
+		nf_debug("node %s: sending vpn revision %llu", node->name,
+		         (unsigned long long)sec.desired_rev);
+	}
+	reply_sealed(a, w, ch, echo, id, &st, &reply.base);
+	compile_config_free(cfg);
+}
+
+static void resume_sync(void *arg, struct srv_work *w, bool woken)
+{
+	struct agentsrv *a = ((struct ctl *)arg)->agents;
+	struct parked *p = srv_work_user(w), **pp;
+	struct st_node node;
+	struct nf_status st;
+
+	(void)woken;
+	pthread_mutex_lock(&a->ctl->lock);
+	for (pp = &a->parked; *pp && *pp != p; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = p->next;
+	if (a->ctl->store->ops->node_get_id(a->ctl->store, p->node_id, &node)) {
+		nf_status_set(&st, NETFN__STATUS__UNAUTHENTICATED, "node",
+		              "this node was deleted; enroll again with a new token");
+		drop_stats(a, p->node_id);
+		reply_sealed(a, w, &p->ch, p->echo, p->id, &st, NULL);
+	} else {
+		answer_sync(a, w, &p->ch, p->echo, p->id, &node, p->applied, p->failed);
+	}
+	pthread_mutex_unlock(&a->ctl->lock);
+	nf_channel_wipe(&p->ch);
+	free(p);
+}
+
+/* Records what the agent reported; inside a transaction. */
+static int record_status(struct agentsrv *a, struct st_node *node, const Netfn__SyncRequest *in,
+                         uint64_t counter, struct idvec *changed, struct nf_status *st)
+{
+	struct store *s = a->ctl->store;
+	char eps[ST_MAX_ENDPOINTS][ST_ENDPOINT_MAX];
+	size_t n_eps = 0;
+	int ret;
+
+	ret = s->ops->node_touch(s, node->id, ctl_now(), counter);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < in->n_sections; i++) {
+		const Netfn__SectionStatus *ss = in->sections[i];
+		struct st_section sec;
+		char err[ST_ERROR_MAX];
+
+		if (s->ops->section_get(s, node->id, ss->function, &sec))
+			continue; /* a function this node has no section for */
+		printable(ss->error, err, sizeof(err));
+		if (ss->error_object[0] && err[0]) {
+			char obj[72];
+
+			snprintf(sec.error, sizeof(sec.error), "%.63s: %.180s",
+			         printable(ss->error_object, obj, sizeof(obj)), err);
+		} else {
+			snprintf(sec.error, sizeof(sec.error), "%s", err);
+		}
+		sec.applied_rev = ss->applied_revision;
+		ret = s->ops->section_put(s, &sec);
+		if (ret)
+			return ret;
+	}
+	if (endpoints_copy(eps, &n_eps, in->endpoints, in->n_endpoints, "endpoints", st))
+		return -EINVAL;
+	if (n_eps != node->n_endpoints || memcmp(eps, node->endpoints, n_eps * sizeof(eps[0]))) {
+		memset(node->endpoints, 0, sizeof(node->endpoints));
+		memcpy(node->endpoints, eps, n_eps * sizeof(eps[0]));
+		node->n_endpoints = n_eps;
+		ret = s->ops->node_update(s, node);
+		if (!ret)
+			ret = compile_network(s, node->network_id, changed);
+	}
+	return ret;
+}
+
+static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
+{
+	struct agentsrv *a = r->a;
+	struct store *s = a->ctl->store;
+	Netfn__SyncRequest *in;
+	struct idvec changed = {0};
+	uint64_t applied = 0, failed = 0;
+	struct st_section sec;
+	struct parked *p;
+	int ret;
+
+	in = netfn__sync_request__unpack(NULL, req->body.len, req->body.data);
+	if (!in) {
+		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "request",
+		              "malformed SyncRequest");
+		reply_sealed(a, r->w, &r->ch, r->counter, r->id, &r->st, NULL);
+		return;
+	}
+	ret = s->ops->begin(s);
+	if (!ret)
+		ret = record_status(a, node, in, r->counter, &changed, &r->st);
+	if (!ret)
+		ret = s->ops->commit(s);
+	if (ret) {
+		s->ops->rollback(s);
+		if (r->st.code == NETFN__STATUS__OK)
+			nf_status_set(&r->st, NETFN__STATUS__INTERNAL, NULL, "store error %d", ret);
+		reply_sealed(a, r->w, &r->ch, r->counter, r->id, &r->st, NULL);
+		goto cleanup;
+	}
+	agentsrv_wake(a, changed.v, changed.n);
+	set_stats(a, node->id, in->peers, in->n_peers);
+	for (size_t i = 0; i < in->n_sections; i++) {
+		if (strcmp(in->sections[i]->function, "vpn") == 0) {
+			applied = in->sections[i]->applied_revision;
+			failed = in->sections[i]->failed_revision;
+		}
+	}
+	if (s->ops->section_get(s, node->id, "vpn", &sec) == 0 && sec.desired_rev > applied &&
+	    sec.desired_rev != failed) {
+		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, applied, failed);
+		goto cleanup;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, applied, failed);
+		goto cleanup;
+	}
+	p->w = r->w;
+	p->node_id = node->id;
+	p->ch = r->ch;
+	p->echo = r->counter;
+	p->id = r->id;
+	p->applied = applied;
+	p->failed = failed;
+	p->next = a->parked;
+	a->parked = p;
+	srv_park(r->w, a->ctl->heartbeat_ms, resume_sync, p);
+cleanup:
+	idvec_free(&changed);
+	netfn__sync_request__free_unpacked(in, NULL);
+}
+
+/* Collects the overlay addresses in use in a network. */
+struct used {
+	size_t n, cap;
+	struct in_addr *v;
+};
+
+static int collect_addr(void *ctx, const struct st_node *n)
+{
+	struct used *u = ctx;
+
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 64;
+		struct in_addr *v = realloc(u->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		u->v = v;
+		u->cap = cap;
+	}
+	u->v[u->n++].s_addr = n->overlay_addr;
+	return 0;
+}
+
+#define REFUSE(code, field, ...)                                                                   \
+	do {                                                                                       \
+		nf_status_set(&r->st, code, field, __VA_ARGS__);                                   \
+		ret = -EPERM;                                                                      \
+		goto end;                                                                          \
+	} while (0)
+
+static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_node *node,
+                     struct st_network *net, struct idvec *changed)
+{
+	struct ctl *ctl = r->a->ctl;
+	struct store *s = ctl->store;
+	struct st_join_token t;
+	struct st_audit au = {0};
+	struct nf_prefix cidr;
+	struct used used = {0};
+	struct in_addr addr;
+	uint8_t hash[NF_HASH_LEN];
+	int ret;
+
+	nf_secret_hash(in->token_secret.data, in->token_secret.len, hash);
+	ret = s->ops->join_token_get_hash(s, hash, &t);
+	if (ret)
+		REFUSE(NETFN__STATUS__PERMISSION_DENIED, "token", "unknown join token");
+	if (t.revoked)
+		REFUSE(NETFN__STATUS__PERMISSION_DENIED, "token", "join token %s was revoked",
+		       t.id);
+	if (ctl_now() >= t.expires)
+		REFUSE(NETFN__STATUS__PERMISSION_DENIED, "token", "join token %s has expired",
+		       t.id);
+	if (t.uses_left == 0)
+		REFUSE(NETFN__STATUS__PERMISSION_DENIED, "token",
+		       "join token %s was already used (%u of %u uses)", t.id, t.uses, t.uses);
+	ret = s->ops->network_get_id(s, t.network_id, net);
+	if (ret)
+		REFUSE(NETFN__STATUS__FAILED_PRECONDITION, "network",
+		       "the token's network no longer exists");
+	node->network_id = net->id;
+	/* Labels given with the token win over what the agent says of itself. */
+	if (labels_merge(node->labels, &node->n_labels, in->labels, in->n_labels, "labels", &r->st))
+		REFUSE(r->st.code, r->st.field, "%s", r->st.message);
+	for (size_t i = 0; i < t.n_labels; i++) {
+		Netfn__Label l = NETFN__LABEL__INIT, *lp = &l;
+
+		l.key = t.labels[i].key;
+		l.value = t.labels[i].value;
+		if (labels_merge(node->labels, &node->n_labels, &lp, 1, "labels", &r->st))
+			REFUSE(r->st.code, r->st.field, "%s", r->st.message);
+	}
+	if ((ret = s->ops->node_list(s, net->id, collect_addr, &used)))
+		goto end;
+	nf_prefix_parse(net->cidr, false, &cidr);
+	if (vpn_ipam_alloc(&cidr, used.v, used.n, &addr))
+		REFUSE(NETFN__STATUS__RESOURCE_EXHAUSTED, "network",
+		       "network '%s' (%s) has no free address", net->name, net->cidr);
+	node->overlay_addr = addr.s_addr;
+	node->created = ctl_now();
+	node->last_seen = node->created;
+	ret = s->ops->node_insert(s, node);
+	if (ret == -EEXIST)
+		REFUSE(NETFN__STATUS__ALREADY_EXISTS, "name",
+		       "a node named '%s' already exists in network '%s' (or its WireGuard key "
+		       "is in use)",
+		       node->name, net->name);
+	if (ret)
+		goto end;
+	t.uses_left--;
+	if ((ret = s->ops->join_token_update(s, &t)))
+		goto end;
+	au.time = node->created;
+	snprintf(au.actor, sizeof(au.actor), "jointoken:%s", t.id);
+	snprintf(au.method, sizeof(au.method), "agent.enroll");
+	snprintf(au.object, sizeof(au.object), "%s/%s", net->name, node->name);
+	inet_ntop(AF_INET, &addr, au.detail, sizeof(au.detail));
+	if ((ret = s->ops->audit_add(s, &au)))
+		goto end;
+	ret = compile_network(s, net->id, changed);
+end:
+	free(used.v);
+	return ret;
+}
+
+static void enroll(struct req *r, const uint8_t id_pk[NF_KEY_LEN], const Netfn__Request *req)
+{
+	struct agentsrv *a = r->a;
+	struct store *s = a->ctl->store;
+	Netfn__EnrollRequest *in;
+	Netfn__EnrollReply out = NETFN__ENROLL_REPLY__INIT;
+	struct idvec changed = {0};
+	struct st_node node = {0};
+	struct st_network net;
+	char addr[INET_ADDRSTRLEN], p[72];
+	int ret;
+
+	in = netfn__enroll_request__unpack(NULL, req->body.len, req->body.data);
+	if (!in) {
+		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "request",
+		              "malformed EnrollRequest");
+		goto reply;
+	}
+	if (in->token_secret.len != NF_SECRET_LEN) {
+		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "token", "malformed secret");
+		goto reply;
+	}
+	if (in->wg_public_key.len != ST_KEY_LEN) {
+		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "wg_public_key",
+		              "must be 32 bytes");
+		goto reply;
+	}
+	if (!valid_name(in->name)) {
+		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "name",
+		              "'%s' is not a valid node name: 1-63 of a-z 0-9 '-'",
+		              printable(in->name, p, sizeof(p)));
+		goto reply;
+	}
+	if (endpoints_copy(node.endpoints, &node.n_endpoints, in->endpoints, in->n_endpoints,
+	                   "endpoints", &r->st))
+		goto reply;
+	snprintf(node.name, sizeof(node.name), "%s", in->name);
+	memcpy(node.id_pk, id_pk, ST_KEY_LEN);
+	memcpy(node.wg_pk, in->wg_public_key.data, ST_KEY_LEN);
+	node.last_counter = r->counter;
+
+	ret = s->ops->begin(s);
+	if (!ret)
+		ret = do_enroll(r, in, &node, &net, &changed);
+	if (!ret)
+		ret = s->ops->commit(s);
+	if (ret) {
+		s->ops->rollback(s);
+		if (r->st.code == NETFN__STATUS__OK)
+			nf_status_set(&r->st, NETFN__STATUS__INTERNAL, NULL, "store error %d", ret);
+		nf_info("enroll of '%s' refused: %s: %s: %s", node.name, nf_status_name(r->st.code),
+		        r->st.field, r->st.message);
+		goto reply;
+	}
+	agentsrv_wake(a, changed.v, changed.n);
+	inet_ntop(AF_INET, &node.overlay_addr, addr, sizeof(addr));
+	nf_info("node %s enrolled in network %s with address %s", node.name, net.name, addr);
+	out.name = node.name;
+	out.network = net.name;
+	out.overlay_address = addr;
+reply:
+	reply_sealed(a, r->w, &r->ch, r->counter, r->id, &r->st,
+	             r->st.code == NETFN__STATUS__OK ? &out.base : NULL);
+	idvec_free(&changed);
+	if (in)
+		netfn__enroll_request__free_unpacked(in, NULL);
+}
+
+static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len)
+{
+	struct ctl *ctl = arg;
+	struct req r = {.a = ctl->agents, .w = w};
+	Netfn__Request *req = NULL;
+	uint8_t pk[NF_KEY_LEN], *payload = NULL;
+	size_t plen = 0;
+	uint64_t echo;
+	struct st_node node;
+	int found;
+
+	if (nf_sealed_peek_sender(buf, len, pk) || nf_channel_init(&r.ch, &ctl->id, pk)) {
+		reply_plain(w, NETFN__STATUS__INVALID_ARGUMENT, "frame", "malformed sealed frame");
+		return;
+	}
+	if (nf_open(&r.ch, buf, len, &r.counter, &echo, &payload, &plen)) {
+		nf_channel_wipe(&r.ch);
+		reply_plain(w, NETFN__STATUS__UNAUTHENTICATED, "frame",
+		            "frame failed authentication");
+		return;
+	}
+	if (nf_rpc_decode_request(payload, plen, &req)) {
+		nf_status_set(&r.st, NETFN__STATUS__INVALID_ARGUMENT, "request",
+		              "malformed request");
+		reply_sealed(r.a, w, &r.ch, r.counter, 0, &r.st, NULL);
+		goto cleanup;
+	}
+	r.id = req->request_id;
+	pthread_mutex_lock(&ctl->lock);
+	found = ctl->store->ops->node_get_key(ctl->store, pk, &node) == 0;
+	if (found && r.counter <= node.last_counter) {
+		nf_warn("node %s: replayed or stale message refused", node.name);
+		nf_status_set(&r.st, NETFN__STATUS__UNAUTHENTICATED, "counter",
+		              "replayed or stale message");
+	} else if (strcmp(req->method, "agent.sync") == 0 && found) {
+		sync(&r, &node, req);
+		goto unlock;
+	} else if (strcmp(req->method, "agent.enroll") == 0 && !found) {
+		enroll(&r, pk, req);
+		goto unlock;
+	} else if (found) {
+		nf_status_set(&r.st, NETFN__STATUS__INVALID_ARGUMENT, "method",
+		              "already enrolled as node %s", node.name);
+	} else {
+		nf_status_set(&r.st, NETFN__STATUS__UNAUTHENTICATED, "node",
+		              "unknown node: deleted, or never enrolled");
+	}
+	reply_sealed(r.a, w, &r.ch, r.counter, r.id, &r.st, NULL);
+unlock:
+	pthread_mutex_unlock(&ctl->lock);
+cleanup:
+	nf_channel_wipe(&r.ch);
+	if (req)
+		netfn__request__free_unpacked(req, NULL);
+	if (payload)
+		sodium_memzero(payload, plen);
+	free(payload);
+}
+
+int agentsrv_start(struct ctl *c, const char *const *urls, size_t n, struct agentsrv **out)
+{
+	struct agentsrv *a = calloc(1, sizeof(*a));
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	a->ctl = c;
+	c->agents = a;
+	ret = srv_start(urls, n, AGENT_WORKERS, NF_RPC_MAX_FRAME, handle, c, &a->srv);
+	if (ret) {
+		c->agents = NULL;
+		free(a);
+		return ret;
+	}
+	*out = a;
+	return 0;
+}
+
+void agentsrv_stop(struct agentsrv *a)
+{
+	if (!a)
+		return;
+	srv_stop(a->srv);
+	while (a->parked) {
+		struct parked *p = a->parked;
+
+		a->parked = p->next;
+		nf_channel_wipe(&p->ch);
+		free(p);
+	}
+	while (a->stats)
+		drop_stats(a, a->stats->node_id);
+	free(a);
+}

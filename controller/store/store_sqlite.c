@@ -1,0 +1,1197 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The SQLite store engine: one database file DIR/netfn.db in WAL mode with
+ * synchronous=FULL, so a committed API write survives kill -9 and power loss,
+ * and readers never block the one writer.
+ *
+ * The schema is versioned by PRAGMA user_version and built by an ordered list
+ * of migration steps, each applied in its own transaction; opening an older
+ * file walks it forward, opening a newer one is refused so an older binary
+ * never writes a schema it does not understand. Transactions start with
+ * BEGIN IMMEDIATE: the write lock is taken up front, so two controllers (or
+ * two handles) serialise and a read-check-write such as spending a join
+ * token's last use cannot interleave.
+ *
+ * Every statement is a fixed string with bound parameters. Point statements
+ * are prepared once and cached in the handle; list statements are prepared
+ * per call so that a callback may call back into the store, even into the
+ * same list. A handle is used by one thread at a time.
+ */
+#include "controller/store/store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netfns/common/log.h"
+
+#define DB_FILE "netfn.db"
+/* Long enough to ride out another writer's commit with fsync on a slow disk,
+ * short enough that a wedged peer shows up as an error rather than a hang. */
+#define BUSY_TIMEOUT_MS 5000
+
+/*
+ * Migration steps, in order: step i takes user_version i to i + 1. A step is
+ * never edited once released (store_test.c keeps a frozen copy of step 1 to
+ * prove that); later changes are new steps at the end.
+ */
+static const struct migration {
+	const char *what;
+	const char *sql;
+} migrations[] = {
+    {
+        "base schema",
+        /* The revision counter lives in the file so it survives restarts. */
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO meta (key, value) VALUES ('revision', 0);"
+        /* AUTOINCREMENT: ids are never reused, so an id in an old audit
+         * entry or a stale agent cannot name a newer record. */
+        "CREATE TABLE networks ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+        " cidr TEXT NOT NULL, port INTEGER NOT NULL, mtu INTEGER NOT NULL,"
+        " topology TEXT NOT NULL, hub_node_id INTEGER NOT NULL DEFAULT 0,"
+        " created INTEGER NOT NULL);"
+        /* A network with nodes cannot be deleted. The default NO ACTION,
+         * not RESTRICT: RESTRICT reports SQLITE_CONSTRAINT_TRIGGER, NO ACTION
+         * the SQLITE_CONSTRAINT_FOREIGNKEY that fail() maps. The overlay
+         * address is kept in host order so it sorts numerically. */
+        "CREATE TABLE nodes ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id), name TEXT NOT NULL,"
+        " id_pk BLOB NOT NULL UNIQUE, wg_pk BLOB NOT NULL UNIQUE,"
+        " overlay_addr INTEGER NOT NULL, created INTEGER NOT NULL,"
+        " last_seen INTEGER NOT NULL DEFAULT 0, last_counter INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (network_id, name), UNIQUE (network_id, overlay_addr));"
+        /* pos keeps the caller's order; rows rather than an encoded column
+         * keep labels queryable for the scheduler's selectors. */
+        "CREATE TABLE node_labels ("
+        " node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (node_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE node_endpoints ("
+        " node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL, endpoint TEXT NOT NULL,"
+        " PRIMARY KEY (node_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE sections ("
+        " node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,"
+        " function TEXT NOT NULL, desired_rev INTEGER NOT NULL, hash BLOB NOT NULL,"
+        " applied_rev INTEGER NOT NULL, error TEXT NOT NULL,"
+        " PRIMARY KEY (node_id, function)) WITHOUT ROWID;"
+        /* A token is useless once its network is gone. seq is the integer
+         * key its labels hang off. */
+        "CREATE TABLE join_tokens ("
+        " seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " hash BLOB NOT NULL UNIQUE, expires INTEGER NOT NULL, uses INTEGER NOT NULL,"
+        " uses_left INTEGER NOT NULL, revoked INTEGER NOT NULL, created INTEGER NOT NULL);"
+        "CREATE TABLE join_token_labels ("
+        " token_seq INTEGER NOT NULL REFERENCES join_tokens (seq) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (token_seq, pos)) WITHOUT ROWID;"
+        "CREATE TABLE api_tokens ("
+        " seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, role TEXT NOT NULL,"
+        " name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, revoked INTEGER NOT NULL,"
+        " created INTEGER NOT NULL);"
+        "CREATE TABLE audit ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+        " actor TEXT NOT NULL, method TEXT NOT NULL, object TEXT NOT NULL,"
+        " detail TEXT NOT NULL);",
+    },
+    {
+        /* The hub is named so it can be chosen before its node joins;
+         * existing networks get none. Deleting a network cascades into
+         * join_tokens: without an index on the child column that is a
+         * full scan. Audit queries by time range come with the API's
+         * audit filters. */
+        "network hub name, token network and audit time indexes",
+        "ALTER TABLE networks ADD COLUMN hub_name TEXT NOT NULL DEFAULT '';"
+        "CREATE INDEX join_tokens_network ON join_tokens (network_id);"
+        "CREATE INDEX audit_time ON audit (time);",
+    },
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define NET_COLS "id, name, cidr, port, mtu, topology, hub_node_id, hub_name, created"
+#define NODE_COLS                                                                                  \
+	"id, network_id, name, id_pk, wg_pk, overlay_addr, created, last_seen, last_counter"
+#define SEC_COLS "node_id, function, desired_rev, hash, applied_rev, error"
+#define JT_COLS  "seq, id, network_id, hash, expires, uses, uses_left, revoked, created"
+#define AT_COLS  "id, role, name, hash, revoked, created"
+#define AUD_COLS "id, time, actor, method, object, detail"
+
+/* Statement ids, one line per record type rather than one per id. */
+/* clang-format off */
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SP_BEGIN, S_SP_RELEASE, S_SP_UNDO, S_VERSION, S_REV_BUMP,
+	S_NET_INSERT, S_NET_UPDATE, S_NET_DELETE, S_NET_GET, S_NET_GET_ID, S_NET_LIST,
+	S_NODE_INSERT, S_NODE_UPDATE, S_NODE_TOUCH, S_NODE_DELETE, S_NODE_GET, S_NODE_GET_ID,
+	S_NODE_GET_KEY, S_NODE_LIST,
+	S_NLABEL_DEL, S_NLABEL_ADD, S_NLABEL_GET, S_NEP_DEL, S_NEP_ADD, S_NEP_GET,
+	S_SEC_PUT, S_SEC_GET, S_SEC_LIST,
+	S_JT_INSERT, S_JT_UPDATE, S_JT_GET, S_JT_GET_HASH, S_JT_LIST,
+	S_JLABEL_DEL, S_JLABEL_ADD, S_JLABEL_GET,
+	S_AT_INSERT, S_AT_UPDATE, S_AT_GET, S_AT_GET_HASH, S_AT_LIST,
+	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_COUNT
+};
+/* clang-format on */
+
+/* Each statement with the purpose its error log names. */
+static const struct {
+	const char *what;
+	const char *sql;
+} stmts[S_COUNT] = {
+    [S_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [S_COMMIT] = {"commit", "COMMIT"},
+    [S_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [S_SP_BEGIN] = {"open savepoint", "SAVEPOINT record"},
+    [S_SP_RELEASE] = {"release savepoint", "RELEASE record"},
+    [S_SP_UNDO] = {"roll back savepoint", "ROLLBACK TO record"},
+    [S_VERSION] = {"read schema version", "PRAGMA user_version"},
+    [S_REV_BUMP] = {"bump revision",
+                    "UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value"},
+
+    [S_NET_INSERT] = {"insert network",
+                      "INSERT INTO networks (name, cidr, port, mtu, topology, hub_node_id, "
+                      "hub_name, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+    [S_NET_UPDATE] = {"update network",
+                      "UPDATE networks SET name = ?, cidr = ?, port = ?, mtu = ?, topology = ?, "
+                      "hub_node_id = ?, hub_name = ? WHERE id = ?"},
+    [S_NET_DELETE] = {"delete network", "DELETE FROM networks WHERE id = ?"},
+    [S_NET_GET] = {"get network", "SELECT " NET_COLS " FROM networks WHERE name = ?"},
+    [S_NET_GET_ID] = {"get network by id", "SELECT " NET_COLS " FROM networks WHERE id = ?"},
+    [S_NET_LIST] = {"list networks", "SELECT " NET_COLS " FROM networks ORDER BY id"},
+
+    [S_NODE_INSERT] = {"insert node",
+                       "INSERT INTO nodes (network_id, name, id_pk, wg_pk, overlay_addr, created, "
+                       "last_seen, last_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+    /* last_seen and last_counter belong to node_touch: a read-modify-write
+     * of the rest of the node must not wind the replay counter back. */
+    [S_NODE_UPDATE] = {"update node",
+                       "UPDATE nodes SET network_id = ?, name = ?, id_pk = ?, wg_pk = ?, "
+                       "overlay_addr = ? WHERE id = ?"},
+    [S_NODE_TOUCH] = {"touch node",
+                      "UPDATE nodes SET last_seen = ?, last_counter = ? WHERE id = ?"},
+    [S_NODE_DELETE] = {"delete node", "DELETE FROM nodes WHERE id = ?"},
+    [S_NODE_GET] = {"get node",
+                    "SELECT " NODE_COLS " FROM nodes WHERE network_id = ? AND name = ?"},
+    [S_NODE_GET_ID] = {"get node by id", "SELECT " NODE_COLS " FROM nodes WHERE id = ?"},
+    [S_NODE_GET_KEY] = {"get node by key", "SELECT " NODE_COLS " FROM nodes WHERE id_pk = ?"},
+    [S_NODE_LIST] = {"list nodes",
+                     "SELECT " NODE_COLS " FROM nodes WHERE network_id = ? ORDER BY id"},
+    [S_NLABEL_DEL] = {"clear node labels", "DELETE FROM node_labels WHERE node_id = ?"},
+    [S_NLABEL_ADD] = {"add node label",
+                      "INSERT INTO node_labels (node_id, pos, key, value) VALUES (?, ?, ?, ?)"},
+    [S_NLABEL_GET] = {"get node labels",
+                      "SELECT key, value FROM node_labels WHERE node_id = ? ORDER BY pos"},
+    [S_NEP_DEL] = {"clear node endpoints", "DELETE FROM node_endpoints WHERE node_id = ?"},
+    [S_NEP_ADD] = {"add node endpoint",
+                   "INSERT INTO node_endpoints (node_id, pos, endpoint) VALUES (?, ?, ?)"},
+    [S_NEP_GET] = {"get node endpoints",
+                   "SELECT endpoint FROM node_endpoints WHERE node_id = ? ORDER BY pos"},
+
+    [S_SEC_PUT] = {"put section", "INSERT INTO sections (" SEC_COLS ") VALUES (?, ?, ?, ?, ?, ?) "
+                                  "ON CONFLICT (node_id, function) DO UPDATE SET "
+                                  "desired_rev = excluded.desired_rev, hash = excluded.hash, "
+                                  "applied_rev = excluded.applied_rev, error = excluded.error"},
+    [S_SEC_GET] = {"get section",
+                   "SELECT " SEC_COLS " FROM sections WHERE node_id = ? AND function = ?"},
+    [S_SEC_LIST] = {"list sections",
+                    "SELECT " SEC_COLS " FROM sections WHERE node_id = ? ORDER BY function"},
+
+    [S_JT_INSERT] = {"insert join token",
+                     "INSERT INTO join_tokens (id, network_id, hash, expires, uses, uses_left, "
+                     "revoked, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+    [S_JT_UPDATE] = {"update join token",
+                     "UPDATE join_tokens SET network_id = ?, hash = ?, expires = ?, uses = ?, "
+                     "uses_left = ?, revoked = ? WHERE id = ? RETURNING seq"},
+    [S_JT_GET] = {"get join token", "SELECT " JT_COLS " FROM join_tokens WHERE id = ?"},
+    [S_JT_GET_HASH] = {"get join token by hash",
+                       "SELECT " JT_COLS " FROM join_tokens WHERE hash = ?"},
+    [S_JT_LIST] = {"list join tokens", "SELECT " JT_COLS " FROM join_tokens ORDER BY id"},
+    [S_JLABEL_DEL] = {"clear join token labels",
+                      "DELETE FROM join_token_labels WHERE token_seq = ?"},
+    [S_JLABEL_ADD] = {"add join token label",
+                      "INSERT INTO join_token_labels (token_seq, pos, key, value) "
+                      "VALUES (?, ?, ?, ?)"},
+    [S_JLABEL_GET] = {"get join token labels",
+                      "SELECT key, value FROM join_token_labels WHERE token_seq = ? "
+                      "ORDER BY pos"},
+
+    [S_AT_INSERT] = {"insert api token",
+                     "INSERT INTO api_tokens (" AT_COLS ") VALUES (?, ?, ?, ?, ?, ?)"},
+    [S_AT_UPDATE] = {"update api token",
+                     "UPDATE api_tokens SET role = ?, name = ?, hash = ?, revoked = ? "
+                     "WHERE id = ?"},
+    [S_AT_GET] = {"get api token", "SELECT " AT_COLS " FROM api_tokens WHERE id = ?"},
+    [S_AT_GET_HASH] = {"get api token by hash",
+                       "SELECT " AT_COLS " FROM api_tokens WHERE hash = ?"},
+    [S_AT_LIST] = {"list api tokens", "SELECT " AT_COLS " FROM api_tokens ORDER BY id"},
+
+    [S_AUDIT_ADD] = {"add audit entry", "INSERT INTO audit (time, actor, method, object, detail) "
+                                        "VALUES (?, ?, ?, ?, ?)"},
+    [S_AUDIT_LIST] = {"list audit entries",
+                      "SELECT " AUD_COLS " FROM audit ORDER BY id DESC LIMIT ?"},
+};
+
+struct sq {
+	struct store base; /* first: the interface sees only this */
+	sqlite3 *db;
+	char path[PATH_MAX];
+	sqlite3_stmt *cache[S_COUNT];
+};
+
+static struct sq *sq(struct store *s)
+{
+	return (struct sq *)s;
+}
+
+/*
+ * Parameters are passed to sql() as tagged values, ending with END. Each
+ * macro casts its value to the one type the binder reads back, so va_arg
+ * never sees a type it does not expect. T and B take arrays only (a pointer
+ * would bind sizeof(pointer) bytes; the negative array size catches it);
+ * TP and BP take a pointer and its size.
+ */
+enum { END, P_I64, P_TEXT, P_BLOB };
+
+#define NOT_PTR(a)                                                                                 \
+	(0 * sizeof(char[1 - 2 * __builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0]))]))
+#define I(x)     P_I64, (int64_t)(x)
+#define TP(p, n) P_TEXT, (const char *)(p), (size_t)(n)
+#define BP(p, n) P_BLOB, (const void *)(p), (size_t)(n)
+#define T(a)     TP(a, sizeof(a) + NOT_PTR(a))
+#define B(a)     BP(a, sizeof(a) + NOT_PTR(a))
+
+/* How sql() treats the rows and changes of a statement. */
+enum {
+	ONE = 1,    /* the first row is read; no row is -ENOENT */
+	ALL = 2,    /* every row is read until read returns non-zero */
+	CHANGE = 4, /* a write that matches no row is -ENOENT */
+	FRESH = 8,  /* a private statement, so read may re-enter the store */
+};
+
+/* Turns the current row into a record; non-zero stops the walk. */
+typedef int (*reader)(struct sq *q, sqlite3_stmt *st, void *out);
+
+/* Maps a failed step to the interface's errno, logging what is not the
+ * caller's to report. */
+static int fail(struct sq *q, int rc, enum stmt_id id)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return -EEXIST;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		/* Deleting a network trips its nodes' key; anything else
+		 * referred to a record that does not exist. */
+		return id == S_NET_DELETE ? -ENOTEMPTY : -ENOENT;
+	}
+	nf_err("store: %s failed: %s (%s)", stmts[id].what, sqlite3_errmsg(q->db), q->path);
+	return -EIO;
+}
+
+static int prepare(struct sq *q, enum stmt_id id, bool fresh, sqlite3_stmt **out)
+{
+	if (!fresh && q->cache[id]) {
+		*out = q->cache[id];
+		return 0;
+	}
+	if (sqlite3_prepare_v3(q->db, stmts[id].sql, -1, fresh ? 0 : SQLITE_PREPARE_PERSISTENT, out,
+	                       NULL) != SQLITE_OK) {
+		nf_err("store: prepare %s: %s", stmts[id].what, sqlite3_errmsg(q->db));
+		return -EIO;
+	}
+	if (!fresh)
+		q->cache[id] = *out;
+	return 0;
+}
+
+/* Binds a fixed-size field no further than its size: upstream validation
+ * should have terminated it, but an unterminated one is never over-read.
+ * SQLITE_STATIC is safe because every statement is reset and its bindings
+ * cleared before sql() returns. */
+static int bind_params(sqlite3_stmt *st, va_list ap)
+{
+	int rc = SQLITE_OK;
+
+	for (int i = 1, tag; rc == SQLITE_OK && (tag = va_arg(ap, int)) != END; i++) {
+		const void *p;
+		size_t n;
+
+		switch (tag) {
+		case P_I64:
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case P_TEXT:
+			p = va_arg(ap, const char *);
+			n = va_arg(ap, size_t);
+			rc = sqlite3_bind_text(st, i, p, (int)strnlen(p, n), SQLITE_STATIC);
+			break;
+		case P_BLOB:
+			p = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Runs statement id with the parameters that follow (ending in END), handing
+ * rows to read(q, st, out) as mode says. Every statement of this file goes
+ * through here, so each is reset (ending its read of the file) whatever
+ * happens.
+ */
+static int sql(struct sq *q, enum stmt_id id, unsigned mode, reader read, void *out, ...)
+{
+	sqlite3_stmt *st = NULL;
+	bool any = false;
+	va_list ap;
+	int ret, rc;
+
+	ret = prepare(q, id, mode & FRESH, &st);
+	if (ret)
+		return ret;
+	va_start(ap, out);
+	rc = bind_params(st, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		ret = fail(q, rc, id);
+		goto cleanup;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		any = true;
+		if (read) {
+			ret = read(q, st, out);
+			if (ret)
+				goto cleanup;
+		}
+		if (!(mode & ALL))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = fail(q, rc, id);
+	else if ((mode & ONE) && !any)
+		ret = -ENOENT;
+	else if ((mode & CHANGE) && sqlite3_changes(q->db) == 0)
+		ret = -ENOENT;
+cleanup:
+	if (mode & FRESH) {
+		sqlite3_finalize(st);
+	} else {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	return ret;
+}
+
+/* Runs a statement that has neither parameters nor rows. */
+static int run(struct sq *q, enum stmt_id id)
+{
+	return sql(q, id, 0, NULL, NULL, END);
+}
+
+/* Copies a text column into a fixed field, truncating and terminating. */
+static void col_str(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(buf, t, n);
+	buf[n] = '\0';
+}
+
+/* Copies a blob column into a fixed field; a short blob leaves zeros. */
+static void col_blob(sqlite3_stmt *st, int i, uint8_t *buf, size_t len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	size_t n = b ? (size_t)sqlite3_column_bytes(st, i) : 0;
+
+	memset(buf, 0, len);
+	if (n > len)
+		n = len;
+	if (n)
+		memcpy(buf, b, n);
+}
+
+static int read_i64(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	(void)q;
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/*
+ * Records that span several tables (a node and its labels) are written under
+ * a savepoint, so a failure leaves neither half behind even outside
+ * store_begin, and the caller's transaction stays usable.
+ */
+static int sp_end(struct sq *q, int ret)
+{
+	if (!ret)
+		return run(q, S_SP_RELEASE);
+	/* ROLLBACK TO keeps the savepoint open; RELEASE then drops it. If the
+	 * engine already rolled the whole transaction back, both fail
+	 * harmlessly and the caller's rollback finds nothing to do. */
+	if (!run(q, S_SP_UNDO))
+		run(q, S_SP_RELEASE);
+	return ret;
+}
+
+/* ---- opening, migrations, transactions ---- */
+
+static int exec_sql(struct sq *q, const char *text, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(q->db, text, NULL, NULL, &msg) != SQLITE_OK) {
+		nf_err("store: %s failed: %s (%s)", what, msg ? msg : sqlite3_errmsg(q->db),
+		       q->path);
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int read_version(struct sq *q, int *out)
+{
+	int64_t v = 0;
+	int ret = sql(q, S_VERSION, ONE, read_i64, &v, END);
+
+	*out = (int)v;
+	return ret == -ENOENT ? -EIO : ret;
+}
+
+/*
+ * Applies one step at a time, each in its own transaction, re-reading the
+ * version under the write lock so two controllers opening the same old file
+ * at once apply each step exactly once.
+ */
+static int migrate(struct sq *q)
+{
+	char text[64];
+	int version = 0;
+	int ret;
+
+	for (;;) {
+		ret = run(q, S_BEGIN);
+		if (ret)
+			return ret;
+		ret = read_version(q, &version);
+		if (ret)
+			goto cleanup;
+		if (version < 0 || version > SCHEMA_VERSION) {
+			nf_err("store: %s has schema version %d but this build knows up to %d; "
+			       "refusing to open it (upgrade netfn-controller)",
+			       q->path, version, SCHEMA_VERSION);
+			ret = -EPROTO;
+			goto cleanup;
+		}
+		if (version == SCHEMA_VERSION)
+			return run(q, S_COMMIT);
+
+		ret = exec_sql(q, migrations[version].sql, migrations[version].what);
+		if (ret)
+			goto cleanup;
+		/* PRAGMA takes no bound parameters; the number is the step's
+		 * own, never input. user_version is part of the transaction. */
+		snprintf(text, sizeof(text), "PRAGMA user_version = %d", version + 1);
+		ret = exec_sql(q, text, "set schema version");
+		if (ret)
+			goto cleanup;
+		ret = run(q, S_COMMIT);
+		if (ret)
+			goto cleanup;
+		nf_info("store: %s migrated to schema version %d (%s)", q->path, version + 1,
+		        migrations[version].what);
+	}
+cleanup:
+	if (!sqlite3_get_autocommit(q->db))
+		run(q, S_ROLLBACK);
+	return ret;
+}
+
+/* Sets a pragma that answers with its new value and checks it took: a
+ * build or file system without WAL or foreign keys must not silently lose
+ * durability or integrity. */
+static int pragma(struct sq *q, const char *text, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+	const char *got = NULL;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(q->db, text, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		got = (const char *)sqlite3_column_text(st, 0);
+	if (!got || strcmp(got, want) != 0) {
+		nf_err("store: %s gave %s, not %s: %s (%s)", text, got ? got : "nothing", want,
+		       sqlite3_errmsg(q->db), q->path);
+		ret = -EIO;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static void sqlite_close(struct store *s)
+{
+	struct sq *q = sq(s);
+
+	if (!q)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(q->cache[i]);
+	/* Closing with a transaction open rolls it back, which is what an
+	 * abandoned transaction must do. */
+	if (q->db && sqlite3_close(q->db) != SQLITE_OK)
+		nf_err("store: close %s: %s", q->path, sqlite3_errmsg(q->db));
+	free(q);
+}
+
+static int sqlite_open(const char *dir, struct store **out)
+{
+	struct sq *q = NULL;
+	int ret, fd, n;
+
+	*out = NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->base.ops = &store_sqlite_ops;
+	n = snprintf(q->path, sizeof(q->path), "%s/%s", dir, DB_FILE);
+	if (n < 0 || (size_t)n >= sizeof(q->path)) {
+		ret = -ENAMETOOLONG;
+		goto cleanup;
+	}
+	/* The file holds token hashes: create it private. SQLite gives the
+	 * -wal and -shm files the database file's mode. */
+	fd = open(q->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		nf_err("store: open %s: %s", q->path, strerror(errno));
+		goto cleanup;
+	}
+	close(fd);
+
+	if (sqlite3_open_v2(q->path, &q->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		nf_err("store: open %s: %s", q->path,
+		       q->db ? sqlite3_errmsg(q->db) : "out of memory");
+		ret = -EIO;
+		goto cleanup;
+	}
+	/* fail() tells UNIQUE from FOREIGN KEY by the extended code. */
+	sqlite3_extended_result_codes(q->db, 1);
+	/* First, so that switching to WAL and migrating wait out a peer. */
+	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+	ret = pragma(q, "PRAGMA journal_mode = WAL", "wal");
+	if (ret)
+		goto cleanup;
+	ret = exec_sql(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "set pragmas");
+	if (ret)
+		goto cleanup;
+	ret = pragma(q, "PRAGMA foreign_keys", "1");
+	if (ret)
+		goto cleanup;
+	ret = migrate(q);
+	if (ret)
+		goto cleanup;
+
+	nf_info("store: opened %s (sqlite %s, schema version %d)", q->path, sqlite3_libversion(),
+	        SCHEMA_VERSION);
+	*out = &q->base;
+	q = NULL;
+cleanup:
+	sqlite_close(q ? &q->base : NULL);
+	return ret;
+}
+
+static int sqlite_begin(struct store *s)
+{
+	return run(sq(s), S_BEGIN);
+}
+
+static void sqlite_rollback(struct store *s)
+{
+	struct sq *q = sq(s);
+
+	/* A failed COMMIT or statement may already have ended it. */
+	if (!sqlite3_get_autocommit(q->db))
+		run(q, S_ROLLBACK);
+}
+
+static int sqlite_commit(struct store *s)
+{
+	int ret = run(sq(s), S_COMMIT);
+
+	/* Never leave a transaction open behind a failed commit: the caller
+	 * gets the error and the store is back at its last committed state. */
+	if (ret)
+		sqlite_rollback(s);
+	return ret;
+}
+
+static int sqlite_schema_version(struct store *s, int *out)
+{
+	return read_version(sq(s), out);
+}
+
+static int sqlite_next_revision(struct store *s, uint64_t *out)
+{
+	struct sq *q = sq(s);
+	int64_t rev = 0;
+	int ret;
+
+	/* Outside a transaction the bump would commit on its own, apart from
+	 * the change it numbers. */
+	if (sqlite3_get_autocommit(q->db)) {
+		nf_err("store: next_revision called outside a transaction (%s)", q->path);
+		return -EINVAL;
+	}
+	ret = sql(q, S_REV_BUMP, ONE, read_i64, &rev, END);
+	if (ret == -ENOENT) {
+		nf_err("store: revision counter missing from %s", q->path);
+		ret = -EIO;
+	}
+	if (!ret)
+		*out = (uint64_t)rev;
+	return ret;
+}
+
+/*
+ * List callbacks: the reader builds the record in a local and hands it on,
+ * so a callback may call back into the store (list statements are FRESH).
+ */
+struct each {
+	union {
+		store_network_cb network;
+		store_node_cb node;
+		store_section_cb section;
+		store_join_token_cb join_token;
+		store_api_token_cb api_token;
+		store_audit_cb audit;
+	} cb;
+	void *ctx;
+};
+
+/* ---- networks ---- */
+
+static int read_network(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_network *n = out;
+
+	(void)q;
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(st, 0);
+	col_str(st, 1, n->name, sizeof(n->name));
+	col_str(st, 2, n->cidr, sizeof(n->cidr));
+	n->port = (uint16_t)sqlite3_column_int(st, 3);
+	n->mtu = (uint32_t)sqlite3_column_int64(st, 4);
+	col_str(st, 5, n->topology, sizeof(n->topology));
+	n->hub_node_id = sqlite3_column_int64(st, 6);
+	col_str(st, 7, n->hub_name, sizeof(n->hub_name));
+	n->created = sqlite3_column_int64(st, 8);
+	return 0;
+}
+
+static int sqlite_network_insert(struct store *s, struct st_network *n)
+{
+	struct sq *q = sq(s);
+	int ret;
+
+	ret = sql(q, S_NET_INSERT, 0, NULL, NULL, T(n->name), T(n->cidr), I(n->port), I(n->mtu),
+	          T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->created), END);
+	if (!ret)
+		n->id = sqlite3_last_insert_rowid(q->db);
+	return ret;
+}
+
+static int sqlite_network_update(struct store *s, const struct st_network *n)
+{
+	return sql(sq(s), S_NET_UPDATE, CHANGE, NULL, NULL, T(n->name), T(n->cidr), I(n->port),
+	           I(n->mtu), T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->id), END);
+}
+
+static int sqlite_network_delete(struct store *s, int64_t id)
+{
+	/* Its nodes' foreign key refuses (-ENOTEMPTY, see fail()); its join
+	 * tokens go with it. */
+	return sql(sq(s), S_NET_DELETE, CHANGE, NULL, NULL, I(id), END);
+}
+
+static int sqlite_network_get(struct store *s, const char *name, struct st_network *out)
+{
+	return sql(sq(s), S_NET_GET, ONE, read_network, out, TP(name, ST_NAME_MAX), END);
+}
+
+static int sqlite_network_get_id(struct store *s, int64_t id, struct st_network *out)
+{
+	return sql(sq(s), S_NET_GET_ID, ONE, read_network, out, I(id), END);
+}
+
+static int each_network(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_network n;
+
+	read_network(q, st, &n);
+	return e->cb.network(e->ctx, &n);
+}
+
+static int sqlite_network_list(struct store *s, store_network_cb cb, void *ctx)
+{
+	struct each e = {.cb.network = cb, .ctx = ctx};
+
+	return sql(sq(s), S_NET_LIST, ALL | FRESH, each_network, &e, END);
+}
+
+/* ---- labels and endpoints ---- */
+
+struct labels {
+	struct st_label *l;
+	size_t *n;
+};
+
+static int read_label(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct labels *ls = arg;
+
+	(void)q;
+	if (*ls->n == ST_MAX_LABELS)
+		return 0; /* the writer never stores more */
+	col_str(st, 0, ls->l[*ls->n].key, sizeof(ls->l[0].key));
+	col_str(st, 1, ls->l[*ls->n].value, sizeof(ls->l[0].value));
+	(*ls->n)++;
+	return 0;
+}
+
+static int labels_get(struct sq *q, enum stmt_id id, int64_t owner, struct st_label *l, size_t *n)
+{
+	struct labels ls = {l, n};
+
+	*n = 0;
+	return sql(q, id, ALL, read_label, &ls, I(owner), END);
+}
+
+/* Replaces owner's labels, keeping their order in pos. */
+static int labels_put(struct sq *q, enum stmt_id del, enum stmt_id add, int64_t owner,
+                      const struct st_label *l, size_t n)
+{
+	int ret = sql(q, del, 0, NULL, NULL, I(owner), END);
+
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = sql(q, add, 0, NULL, NULL, I(owner), I(i), T(l[i].key), T(l[i].value), END);
+	return ret;
+}
+
+static int read_endpoint(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct st_node *n = arg;
+
+	(void)q;
+	if (n->n_endpoints == ST_MAX_ENDPOINTS)
+		return 0;
+	col_str(st, 0, n->endpoints[n->n_endpoints], sizeof(n->endpoints[0]));
+	n->n_endpoints++;
+	return 0;
+}
+
+/* ---- nodes ---- */
+
+/* Reads a node row, then its labels and endpoints. */
+static int read_node(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_node *n = out;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(st, 0);
+	n->network_id = sqlite3_column_int64(st, 1);
+	col_str(st, 2, n->name, sizeof(n->name));
+	col_blob(st, 3, n->id_pk, sizeof(n->id_pk));
+	col_blob(st, 4, n->wg_pk, sizeof(n->wg_pk));
+	n->overlay_addr = htonl((uint32_t)sqlite3_column_int64(st, 5));
+	n->created = sqlite3_column_int64(st, 6);
+	n->last_seen = sqlite3_column_int64(st, 7);
+	n->last_counter = (uint64_t)sqlite3_column_int64(st, 8);
+
+	ret = labels_get(q, S_NLABEL_GET, n->id, n->labels, &n->n_labels);
+	if (ret)
+		return ret;
+	return sql(q, S_NEP_GET, ALL, read_endpoint, n, I(n->id), END);
+}
+
+/* Writes node id's labels and endpoints from n, replacing what it had. */
+static int node_children_put(struct sq *q, int64_t id, const struct st_node *n)
+{
+	int ret = labels_put(q, S_NLABEL_DEL, S_NLABEL_ADD, id, n->labels, n->n_labels);
+
+	if (!ret)
+		ret = sql(q, S_NEP_DEL, 0, NULL, NULL, I(id), END);
+	for (size_t i = 0; i < n->n_endpoints && !ret; i++)
+		ret = sql(q, S_NEP_ADD, 0, NULL, NULL, I(id), I(i), T(n->endpoints[i]), END);
+	return ret;
+}
+
+static int sqlite_node_insert(struct store *s, struct st_node *n)
+{
+	struct sq *q = sq(s);
+	int64_t id;
+	int ret;
+
+	if (n->n_labels > ST_MAX_LABELS || n->n_endpoints > ST_MAX_ENDPOINTS)
+		return -EINVAL;
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	/* The overlay address is stored in host order so it sorts as a
+	 * number and the file does not depend on the host's byte order. */
+	ret = sql(q, S_NODE_INSERT, 0, NULL, NULL, I(n->network_id), T(n->name), B(n->id_pk),
+	          B(n->wg_pk), I(ntohl(n->overlay_addr)), I(n->created), I(n->last_seen),
+	          I(n->last_counter), END);
+	id = sqlite3_last_insert_rowid(q->db);
+	if (!ret)
+		ret = node_children_put(q, id, n);
+	ret = sp_end(q, ret);
+	if (!ret)
+		n->id = id;
+	return ret;
+}
+
+static int sqlite_node_update(struct store *s, const struct st_node *n)
+{
+	struct sq *q = sq(s);
+	int ret;
+
+	if (n->n_labels > ST_MAX_LABELS || n->n_endpoints > ST_MAX_ENDPOINTS)
+		return -EINVAL;
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	ret = sql(q, S_NODE_UPDATE, CHANGE, NULL, NULL, I(n->network_id), T(n->name), B(n->id_pk),
+	          B(n->wg_pk), I(ntohl(n->overlay_addr)), I(n->id), END);
+	if (!ret)
+		ret = node_children_put(q, n->id, n);
+	return sp_end(q, ret);
+}
+
+static int sqlite_node_touch(struct store *s, int64_t id, int64_t last_seen, uint64_t counter)
+{
+	return sql(sq(s), S_NODE_TOUCH, CHANGE, NULL, NULL, I(last_seen), I(counter), I(id), END);
+}
+
+static int sqlite_node_delete(struct store *s, int64_t id)
+{
+	/* Labels, endpoints and sections go with it (ON DELETE CASCADE). */
+	return sql(sq(s), S_NODE_DELETE, CHANGE, NULL, NULL, I(id), END);
+}
+
+static int sqlite_node_get(struct store *s, int64_t network_id, const char *name,
+                           struct st_node *out)
+{
+	return sql(sq(s), S_NODE_GET, ONE, read_node, out, I(network_id), TP(name, ST_NAME_MAX),
+	           END);
+}
+
+static int sqlite_node_get_id(struct store *s, int64_t id, struct st_node *out)
+{
+	return sql(sq(s), S_NODE_GET_ID, ONE, read_node, out, I(id), END);
+}
+
+static int sqlite_node_get_key(struct store *s, const uint8_t id_pk[ST_KEY_LEN],
+                               struct st_node *out)
+{
+	return sql(sq(s), S_NODE_GET_KEY, ONE, read_node, out, BP(id_pk, ST_KEY_LEN), END);
+}
+
+static int each_node(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_node n;
+	int ret = read_node(q, st, &n);
+
+	return ret ? ret : e->cb.node(e->ctx, &n);
+}
+
+static int sqlite_node_list(struct store *s, int64_t network_id, store_node_cb cb, void *ctx)
+{
+	struct each e = {.cb.node = cb, .ctx = ctx};
+
+	return sql(sq(s), S_NODE_LIST, ALL | FRESH, each_node, &e, I(network_id), END);
+}
+
+/* ---- sections ---- */
+
+static int read_section(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_section *sec = out;
+
+	(void)q;
+	memset(sec, 0, sizeof(*sec));
+	sec->node_id = sqlite3_column_int64(st, 0);
+	col_str(st, 1, sec->function, sizeof(sec->function));
+	sec->desired_rev = (uint64_t)sqlite3_column_int64(st, 2);
+	col_blob(st, 3, sec->hash, sizeof(sec->hash));
+	sec->applied_rev = (uint64_t)sqlite3_column_int64(st, 4);
+	col_str(st, 5, sec->error, sizeof(sec->error));
+	return 0;
+}
+
+static int sqlite_section_put(struct store *s, const struct st_section *sec)
+{
+	/* A node that does not exist trips the foreign key: -ENOENT. */
+	return sql(sq(s), S_SEC_PUT, 0, NULL, NULL, I(sec->node_id), T(sec->function),
+	           I(sec->desired_rev), B(sec->hash), I(sec->applied_rev), T(sec->error), END);
+}
+
+static int sqlite_section_get(struct store *s, int64_t node_id, const char *function,
+                              struct st_section *out)
+{
+	return sql(sq(s), S_SEC_GET, ONE, read_section, out, I(node_id), TP(function, ST_FUNC_MAX),
+	           END);
+}
+
+static int each_section(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_section sec;
+
+	read_section(q, st, &sec);
+	return e->cb.section(e->ctx, &sec);
+}
+
+static int sqlite_section_list(struct store *s, int64_t node_id, store_section_cb cb, void *ctx)
+{
+	struct each e = {.cb.section = cb, .ctx = ctx};
+
+	return sql(sq(s), S_SEC_LIST, ALL | FRESH, each_section, &e, I(node_id), END);
+}
+
+/* ---- join tokens ---- */
+
+/* Reads a join token row and its labels, which hang off the row's seq. */
+static int read_join_token(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_join_token *t = out;
+
+	memset(t, 0, sizeof(*t));
+	col_str(st, 1, t->id, sizeof(t->id));
+	t->network_id = sqlite3_column_int64(st, 2);
+	col_blob(st, 3, t->hash, sizeof(t->hash));
+	t->expires = sqlite3_column_int64(st, 4);
+	t->uses = (uint32_t)sqlite3_column_int64(st, 5);
+	t->uses_left = (uint32_t)sqlite3_column_int64(st, 6);
+	t->revoked = sqlite3_column_int(st, 7) != 0;
+	t->created = sqlite3_column_int64(st, 8);
+	return labels_get(q, S_JLABEL_GET, sqlite3_column_int64(st, 0), t->labels, &t->n_labels);
+}
+
+/* Inserts or updates a join token and replaces its labels. */
+static int join_token_write(struct sq *q, const struct st_join_token *t, bool insert)
+{
+	int64_t seq = 0;
+	int ret;
+
+	if (t->n_labels > ST_MAX_LABELS)
+		return -EINVAL;
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	if (insert) {
+		ret = sql(q, S_JT_INSERT, 0, NULL, NULL, T(t->id), I(t->network_id), B(t->hash),
+		          I(t->expires), I(t->uses), I(t->uses_left), I(t->revoked), I(t->created),
+		          END);
+		seq = sqlite3_last_insert_rowid(q->db);
+	} else {
+		/* RETURNING seq: no row means no such token. */
+		ret = sql(q, S_JT_UPDATE, ONE, read_i64, &seq, I(t->network_id), B(t->hash),
+		          I(t->expires), I(t->uses), I(t->uses_left), I(t->revoked), T(t->id), END);
+	}
+	if (!ret)
+		ret = labels_put(q, S_JLABEL_DEL, S_JLABEL_ADD, seq, t->labels, t->n_labels);
+	return sp_end(q, ret);
+}
+
+static int sqlite_join_token_insert(struct store *s, const struct st_join_token *t)
+{
+	return join_token_write(sq(s), t, true);
+}
+
+static int sqlite_join_token_update(struct store *s, const struct st_join_token *t)
+{
+	return join_token_write(sq(s), t, false);
+}
+
+static int sqlite_join_token_get(struct store *s, const char *id, struct st_join_token *out)
+{
+	return sql(sq(s), S_JT_GET, ONE, read_join_token, out, TP(id, ST_ID_MAX), END);
+}
+
+static int sqlite_join_token_get_hash(struct store *s, const uint8_t hash[ST_HASH_LEN],
+                                      struct st_join_token *out)
+{
+	return sql(sq(s), S_JT_GET_HASH, ONE, read_join_token, out, BP(hash, ST_HASH_LEN), END);
+}
+
+static int each_join_token(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_join_token t;
+	int ret = read_join_token(q, st, &t);
+
+	return ret ? ret : e->cb.join_token(e->ctx, &t);
+}
+
+static int sqlite_join_token_list(struct store *s, store_join_token_cb cb, void *ctx)
+{
+	struct each e = {.cb.join_token = cb, .ctx = ctx};
+
+	return sql(sq(s), S_JT_LIST, ALL | FRESH, each_join_token, &e, END);
+}
+
+/* ---- api tokens ---- */
+
+static int read_api_token(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_api_token *t = out;
+
+	(void)q;
+	memset(t, 0, sizeof(*t));
+	col_str(st, 0, t->id, sizeof(t->id));
+	col_str(st, 1, t->role, sizeof(t->role));
+	col_str(st, 2, t->name, sizeof(t->name));
+	col_blob(st, 3, t->hash, sizeof(t->hash));
+	t->revoked = sqlite3_column_int(st, 4) != 0;
+	t->created = sqlite3_column_int64(st, 5);
+	return 0;
+}
+
+static int sqlite_api_token_insert(struct store *s, const struct st_api_token *t)
+{
+	return sql(sq(s), S_AT_INSERT, 0, NULL, NULL, T(t->id), T(t->role), T(t->name), B(t->hash),
+	           I(t->revoked), I(t->created), END);
+}
+
+static int sqlite_api_token_update(struct store *s, const struct st_api_token *t)
+{
+	return sql(sq(s), S_AT_UPDATE, CHANGE, NULL, NULL, T(t->role), T(t->name), B(t->hash),
+	           I(t->revoked), T(t->id), END);
+}
+
+static int sqlite_api_token_get_hash(struct store *s, const uint8_t hash[ST_HASH_LEN],
+                                     struct st_api_token *out)
+{
+	return sql(sq(s), S_AT_GET_HASH, ONE, read_api_token, out, BP(hash, ST_HASH_LEN), END);
+}
+
+static int sqlite_api_token_get(struct store *s, const char *id, struct st_api_token *out)
+{
+	return sql(sq(s), S_AT_GET, ONE, read_api_token, out, TP(id, ST_ID_MAX), END);
+}
+
+static int each_api_token(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_api_token t;
+
+	read_api_token(q, st, &t);
+	return e->cb.api_token(e->ctx, &t);
+}
+
+static int sqlite_api_token_list(struct store *s, store_api_token_cb cb, void *ctx)
+{
+	struct each e = {.cb.api_token = cb, .ctx = ctx};
+
+	return sql(sq(s), S_AT_LIST, ALL | FRESH, each_api_token, &e, END);
+}
+
+/* ---- audit ---- */
+
+static int sqlite_audit_add(struct store *s, struct st_audit *a)
+{
+	struct sq *q = sq(s);
+	int ret;
+
+	ret = sql(q, S_AUDIT_ADD, 0, NULL, NULL, I(a->time), T(a->actor), T(a->method),
+	          T(a->object), T(a->detail), END);
+	if (!ret)
+		a->id = sqlite3_last_insert_rowid(q->db);
+	return ret;
+}
+
+static int each_audit(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_audit a;
+
+	(void)q;
+	memset(&a, 0, sizeof(a));
+	a.id = sqlite3_column_int64(st, 0);
+	a.time = sqlite3_column_int64(st, 1);
+	col_str(st, 2, a.actor, sizeof(a.actor));
+	col_str(st, 3, a.method, sizeof(a.method));
+	col_str(st, 4, a.object, sizeof(a.object));
+	col_str(st, 5, a.detail, sizeof(a.detail));
+	return e->cb.audit(e->ctx, &a);
+}
+
+static int sqlite_audit_list(struct store *s, uint32_t limit, store_audit_cb cb, void *ctx)
+{
+	struct each e = {.cb.audit = cb, .ctx = ctx};
+
+	/* Newest first, limit entries (0: none). */
+	return sql(sq(s), S_AUDIT_LIST, ALL | FRESH, each_audit, &e, I(limit), END);
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .schema_version = sqlite_schema_version,
+    .next_revision = sqlite_next_revision,
+    .network_insert = sqlite_network_insert,
+    .network_update = sqlite_network_update,
+    .network_delete = sqlite_network_delete,
+    .network_get = sqlite_network_get,
+    .network_get_id = sqlite_network_get_id,
+    .network_list = sqlite_network_list,
+    .node_insert = sqlite_node_insert,
+    .node_update = sqlite_node_update,
+    .node_touch = sqlite_node_touch,
+    .node_delete = sqlite_node_delete,
+    .node_get = sqlite_node_get,
+    .node_get_id = sqlite_node_get_id,
+    .node_get_key = sqlite_node_get_key,
+    .node_list = sqlite_node_list,
+    .section_put = sqlite_section_put,
+    .section_get = sqlite_section_get,
+    .section_list = sqlite_section_list,
+    .join_token_insert = sqlite_join_token_insert,
+    .join_token_update = sqlite_join_token_update,
+    .join_token_get = sqlite_join_token_get,
+    .join_token_get_hash = sqlite_join_token_get_hash,
+    .join_token_list = sqlite_join_token_list,
+    .api_token_insert = sqlite_api_token_insert,
+    .api_token_update = sqlite_api_token_update,
+    .api_token_get_hash = sqlite_api_token_get_hash,
+    .api_token_get = sqlite_api_token_get,
+    .api_token_list = sqlite_api_token_list,
+    .audit_add = sqlite_audit_add,
+    .audit_list = sqlite_audit_list,
+};

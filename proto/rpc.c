@@ -79,7 +79,7 @@ int nf_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-int nf_rpc_dial(const char *url, nng_socket *out)
+static int dial(const char *url, int flags, nng_socket *out)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	int rv;
@@ -92,14 +92,26 @@ int nf_rpc_dial(const char *url, nng_socket *out)
 	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 2000);
-	/* Non-blocking: the dialer keeps reconnecting in the background. */
-	rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	rv = nng_dial(s, url, NULL, flags);
 	if (rv) {
 		nng_close(s);
-		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? -EINVAL : -EIO;
+		if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL)
+			return -EINVAL;
+		return rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? -ECONNREFUSED : -EIO;
 	}
 	*out = s;
 	return 0;
+}
+
+int nf_rpc_dial(const char *url, nng_socket *out)
+{
+	/* Non-blocking: the dialer keeps reconnecting in the background. */
+	return dial(url, NNG_FLAG_NONBLOCK, out);
+}
+
+int nf_rpc_dial_now(const char *url, nng_socket *out)
+{
+	return dial(url, 0, out);
 }
 
 static uint64_t next_request_id(void)

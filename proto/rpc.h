@@ -46,8 +46,11 @@ int nf_status_set(struct nf_status *st, int code, const char *field, const char 
 /* Name of a status code ("INVALID_ARGUMENT"). */
 const char *nf_status_name(int code);
 
-/* Opens a req0 socket dialed to url with the frame limit set. */
+/* Opens a req0 socket dialed to url with the frame limit set; redials in the background. */
 int nf_rpc_dial(const char *url, nng_socket *out);
+
+/* The same, but fails at once (-ECONNREFUSED) when nothing listens: for one-shot clients. */
+int nf_rpc_dial_now(const char *url, nng_socket *out);
 
 /*
  * One API call: packs req, sends it with token, waits up to timeout_ms for the

@@ -136,6 +136,7 @@ struct store_ops {
 	int (*node_get)(struct store *s, int64_t network_id, const char *name, struct st_node *out);
 	int (*node_get_id)(struct store *s, int64_t id, struct st_node *out);
 	int (*node_get_key)(struct store *s, const uint8_t id_pk[ST_KEY_LEN], struct st_node *out);
+	/* network_id 0: the nodes of every network. */
 	int (*node_list)(struct store *s, int64_t network_id, store_node_cb cb, void *ctx);
 
 	int (*section_put)(struct store *s, const struct st_section *sec);

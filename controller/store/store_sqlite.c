@@ -186,7 +186,7 @@ static const struct {
     [S_NODE_GET_ID] = {"get node by id", "SELECT " NODE_COLS " FROM nodes WHERE id = ?"},
     [S_NODE_GET_KEY] = {"get node by key", "SELECT " NODE_COLS " FROM nodes WHERE id_pk = ?"},
     [S_NODE_LIST] = {"list nodes",
-                     "SELECT " NODE_COLS " FROM nodes WHERE network_id = ? ORDER BY id"},
+                     "SELECT " NODE_COLS " FROM nodes WHERE ?1 = 0 OR network_id = ?1 ORDER BY id"},
     [S_NLABEL_DEL] = {"clear node labels", "DELETE FROM node_labels WHERE node_id = ?"},
     [S_NLABEL_ADD] = {"add node label",
                       "INSERT INTO node_labels (node_id, pos, key, value) VALUES (?, ?, ?, ?)"},

@@ -320,6 +320,9 @@ static void test_nodes(void)
 	n = 0;
 	CHECK(s->ops->node_list(s, net.id, count_nodes, &n) == 0);
 	CHECK(n == 2);
+	n = 0; /* network 0 lists the nodes of every network */
+	CHECK(s->ops->node_list(s, 0, count_nodes, &n) == 0);
+	CHECK(n == 3);
 	nested_nodes = 0;
 	CHECK(s->ops->network_list(s, list_nodes_of, s) == 0);
 	CHECK(nested_nodes == 3);

@@ -565,6 +565,8 @@ int session_run(struct session *s, const struct agent_enrollment *enr, struct re
 			endpoints[i] = (char *)s->args->endpoints[i];
 		req.n_endpoints = s->args->n_endpoints;
 		req.endpoints = endpoints;
+		/* Tell the controller never to hold the poll past our own timeout. */
+		req.wait_ms = (uint32_t)(2 * heartbeat + 3000);
 
 		/* The controller holds the call up to one heartbeat: allow two, plus slack. */
 		ret = call(s, "agent.sync", &req.base, &netfn__sync_reply__descriptor,

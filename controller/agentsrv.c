@@ -329,7 +329,11 @@ static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
 	p->failed = failed;
 	p->next = a->parked;
 	a->parked = p;
-	srv_park(r->w, a->ctl->heartbeat_ms, resume_sync, p);
+	/* Never hold a poll past the time the agent said it waits for the reply. */
+	srv_park(r->w,
+	         in->wait_ms && in->wait_ms < a->ctl->heartbeat_ms ? in->wait_ms
+	                                                           : a->ctl->heartbeat_ms,
+	         resume_sync, p);
 cleanup:
 	idvec_free(&changed);
 	netfn__sync_request__free_unpacked(in, NULL);
@@ -508,6 +512,26 @@ reply:
 		netfn__enroll_request__free_unpacked(in, NULL);
 }
 
+static void enrolled_again(struct req *r, const struct st_node *node)
+{
+	struct store *s = r->a->ctl->store;
+	Netfn__EnrollReply out = NETFN__ENROLL_REPLY__INIT;
+	struct st_network net;
+	char addr[INET_ADDRSTRLEN];
+
+	if (s->ops->network_get_id(s, node->network_id, &net)) {
+		nf_status_set(&r->st, NETFN__STATUS__INTERNAL, NULL, "network of node %s missing",
+		              node->name);
+	} else {
+		inet_ntop(AF_INET, &node->overlay_addr, addr, sizeof(addr));
+		out.name = (char *)node->name;
+		out.network = net.name;
+		out.overlay_address = addr;
+	}
+	reply_sealed(r->a, r->w, &r->ch, r->counter, r->id, &r->st,
+	             r->st.code == NETFN__STATUS__OK ? &out.base : NULL);
+}
+
 static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len)
 {
 	struct ctl *ctl = arg;
@@ -548,9 +572,12 @@ static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len
 	} else if (strcmp(req->method, "agent.enroll") == 0 && !found) {
 		enroll(&r, pk, req);
 		goto unlock;
+	} else if (strcmp(req->method, "agent.enroll") == 0) {
+		/* Enrolled already: the reply was lost. Only this key's holder can ask. */
+		enrolled_again(&r, &node);
+		goto unlock;
 	} else if (found) {
-		nf_status_set(&r.st, NETFN__STATUS__INVALID_ARGUMENT, "method",
-		              "already enrolled as node %s", node.name);
+		nf_status_set(&r.st, NETFN__STATUS__NOT_FOUND, "method", "unknown method");
 	} else {
 		nf_status_set(&r.st, NETFN__STATUS__UNAUTHENTICATED, "node",
 		              "unknown node: deleted, or never enrolled");

@@ -156,6 +156,8 @@ int main(void)
 	agent_init(&a);
 	agent_init(&b);
 	CHECK(enroll(&a, "web1", secret, &st) == 0 && st.code == NETFN__STATUS__OK);
+	/* A retried enrolment (its reply lost) gets the same answer, using no token. */
+	CHECK(enroll(&a, "web1", secret, &st) == 0 && st.code == NETFN__STATUS__OK);
 	CHECK(enroll(&b, "web2", secret, &st) == 0);
 	CHECK(st.code == NETFN__STATUS__PERMISSION_DENIED && strcmp(st.field, "token") == 0);
 	CHECK(strstr(st.message, "already used") != NULL);
@@ -173,6 +175,23 @@ int main(void)
 	CHECK(rev > 0 && r && strcmp(r->config->vpn->address, "10.5.0.1/29") == 0);
 	if (r)
 		netfn__sync_reply__free_unpacked(r, NULL);
+
+	/* An agent that waits less than a heartbeat is answered within its wait. */
+	ctl.heartbeat_ms = 5000;
+	Netfn__SyncRequest wreq = NETFN__SYNC_REQUEST__INIT;
+	Netfn__SectionStatus wsec = NETFN__SECTION_STATUS__INIT, *wsecs[1] = {&wsec};
+	ProtobufCMessage *wreply = NULL;
+	wsec.function = "vpn";
+	wsec.applied_revision = rev;
+	wreq.sections = wsecs;
+	wreq.n_sections = 1;
+	wreq.wait_ms = 200;
+	CHECK(nf_rpc_call_sealed(a.sock, &a.ch, &a.counter, "agent.sync", &wreq.base,
+	                         &netfn__sync_reply__descriptor, &wreply, &st, 1500) == 0);
+	CHECK(st.code == NETFN__STATUS__OK && wreply);
+	if (wreply)
+		protobuf_c_message_free_unpacked(wreply, NULL);
+	ctl.heartbeat_ms = 300;
 
 	/* Synced: parked, then answered empty after the heartbeat. */
 	r = sync_call(&a, rev, &st, 3000);

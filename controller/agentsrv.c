@@ -603,7 +603,7 @@ int agentsrv_start(struct ctl *c, const char *const *urls, size_t n, struct agen
 		return -ENOMEM;
 	a->ctl = c;
 	c->agents = a;
-	ret = srv_start(urls, n, AGENT_WORKERS, NF_RPC_MAX_FRAME, handle, c, &a->srv);
+	ret = srv_start(urls, n, NULL, AGENT_WORKERS, NF_RPC_MAX_FRAME, handle, c, &a->srv);
 	if (ret) {
 		c->agents = NULL;
 		free(a);

@@ -270,9 +270,9 @@ reply:
 	srv_reply(w, out ? out : calloc(1, 1), out_len);
 }
 
-int api_start(struct ctl *c, const char *const *urls, size_t n)
+int api_start(struct ctl *c, const char *const *urls, size_t n, const char *tls_cert)
 {
-	return srv_start(urls, n, API_WORKERS, NF_RPC_MAX_FRAME, handle, c, &api_srv);
+	return srv_start(urls, n, tls_cert, API_WORKERS, NF_RPC_MAX_FRAME, handle, c, &api_srv);
 }
 
 void api_stop(void)

@@ -32,6 +32,7 @@ struct opts {
 	size_t n_advertise;
 	const char *advertise[CTL_MAX_URLS];
 	uint32_t heartbeat_ms;
+	const char *tls_cert;
 };
 
 static void usage(FILE *f)
@@ -40,7 +41,9 @@ static void usage(FILE *f)
 	           "       netfn-controller --data-dir DIR --agents tcp://ADDR:PORT --api "
 	           "ipc:///PATH [--api tcp://ADDR:PORT]\n"
 	           "                        [--advertise tcp://HOST:PORT] [--heartbeat-ms N] "
-	           "[--log-level debug|info|warn|error]\n");
+	           "[--log-level debug|info|warn|error]\n"
+	           "                        [--api tls+tcp://ADDR:PORT --tls-cert PEM]\n"
+	           "A remote API is served over tls+tcp:// only; plain tcp:// on loopback only.\n");
 }
 
 static int fail_usage(const char *fmt, const char *arg)
@@ -62,6 +65,18 @@ static int add_url(const char **v, size_t *n, const char *url, const char *flag)
 	return 0;
 }
 
+/* The API takes ipc://, tls+tcp://, or plain tcp:// on loopback only. */
+static bool api_url_ok(const char *url)
+{
+	if (strncmp(url, "ipc://", 6) == 0 || strncmp(url, "tls+tcp://", 10) == 0)
+		return true;
+	if (strncmp(url, "tcp://", 6) != 0)
+		return false;
+	url += 6;
+	return strncmp(url, "127.", 4) == 0 || strncmp(url, "[::1]:", 6) == 0 ||
+	       strncmp(url, "localhost:", 10) == 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -71,6 +86,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"advertise", required_argument, NULL, 'A'},
 	    {"heartbeat-ms", required_argument, NULL, 'h'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"tls-cert", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'H'},
 	    {0},
 	};
@@ -89,8 +105,17 @@ static int parse(int argc, char **argv, struct opts *o)
 				return ret;
 			break;
 		case 'p':
+			if (!api_url_ok(optarg))
+				return fail_usage(
+				    "--api: '%s' is not ipc://PATH, tls+tcp://ADDR:PORT "
+				    "or a loopback tcp://ADDR:PORT (a remote API is "
+				    "encrypted)",
+				    optarg);
 			if ((ret = add_url(o->api, &o->n_api, optarg, "--api")))
 				return ret;
+			break;
+		case 'c':
+			o->tls_cert = optarg;
 			break;
 		case 'A':
 			if (strncmp(optarg, "tcp://", 6) != 0)
@@ -281,7 +306,7 @@ static int serve(const struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (agentsrv_start(&c, o->agents, o->n_agents, &agents))
 		goto cleanup;
-	if (api_start(&c, o->api, o->n_api))
+	if (api_start(&c, o->api, o->n_api, o->tls_cert))
 		goto cleanup;
 	for (size_t i = 0; i < o->n_api; i++)
 		if (strncmp(o->api[i], "ipc://", 6) == 0)

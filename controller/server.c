@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +165,36 @@ void *srv_work_user(const struct srv_work *w)
 	return w->user;
 }
 
-int srv_start(const char *const *urls, size_t n_urls, size_t workers, size_t max_frame,
-              srv_handler handler, void *arg, struct srv **out)
+/* Listens on a tls+tcp:// URL with the certificate and key in cert_file. */
+static int listen_tls(nng_socket sock, const char *url, const char *cert_file)
+{
+	nng_listener l = NNG_LISTENER_INITIALIZER;
+	nng_tls_config *cfg = NULL;
+	int rv;
+
+	if (!cert_file) {
+		nf_err("server: %s needs --tls-cert", url);
+		return NNG_EINVAL;
+	}
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) ||
+	    (rv = nng_tls_config_version(cfg, NNG_TLS_1_2, NNG_TLS_1_3)) ||
+	    (rv = nng_tls_config_cert_key_file(cfg, cert_file, NULL))) {
+		nf_err("server: %s: cannot load certificate and key from %s: %s", url, cert_file,
+		       nng_strerror(rv));
+		goto cleanup;
+	}
+	if ((rv = nng_listener_create(&l, sock, url)) ||
+	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg)) ||
+	    (rv = nng_listener_start(l, 0)))
+		nf_err("server: cannot listen on %s: %s", url, nng_strerror(rv));
+cleanup:
+	if (cfg)
+		nng_tls_config_free(cfg); /* the listener holds its own reference */
+	return rv;
+}
+
+int srv_start(const char *const *urls, size_t n_urls, const char *tls_cert, size_t workers,
+              size_t max_frame, srv_handler handler, void *arg, struct srv **out)
 {
 	struct srv *s = calloc(1, sizeof(*s));
 	int rv, ret = -EIO;
@@ -182,9 +212,11 @@ int srv_start(const char *const *urls, size_t n_urls, size_t workers, size_t max
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, max_frame);
 	for (size_t i = 0; i < n_urls; i++) {
-		rv = nng_listen(s->sock, urls[i], NULL, 0);
-		if (rv) {
+		if (strncmp(urls[i], "tls+", 4) == 0)
+			rv = listen_tls(s->sock, urls[i], tls_cert);
+		else if ((rv = nng_listen(s->sock, urls[i], NULL, 0)))
 			nf_err("server: cannot listen on %s: %s", urls[i], nng_strerror(rv));
+		if (rv) {
 			ret = rv == NNG_EADDRINUSE ? -EADDRINUSE : -EINVAL;
 			goto fail;
 		}

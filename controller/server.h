@@ -23,9 +23,12 @@ typedef void (*srv_handler)(void *arg, struct srv_work *w, const uint8_t *buf, s
 /* Called when a parked request is woken (woken=true) or its timer expired. */
 typedef void (*srv_resume)(void *arg, struct srv_work *w, bool woken);
 
-/* Listens on every url and starts `workers` receivers. */
-int srv_start(const char *const *urls, size_t n_urls, size_t workers, size_t max_frame,
-              srv_handler handler, void *arg, struct srv **out);
+/*
+ * Listens on every url and starts `workers` receivers. tls+tcp:// URLs need
+ * tls_cert: a PEM file holding the certificate chain and its private key.
+ */
+int srv_start(const char *const *urls, size_t n_urls, const char *tls_cert, size_t workers,
+              size_t max_frame, srv_handler handler, void *arg, struct srv **out);
 
 /* Sends buf (malloc'd; ownership passes to the server) as w's reply. */
 void srv_reply(struct srv_work *w, uint8_t *buf, size_t len);

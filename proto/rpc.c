@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +81,47 @@ int nf_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-static int dial(const char *url, int flags, nng_socket *out)
+static int map_dial_error(int rv)
+{
+	if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL)
+		return -EINVAL;
+	if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT)
+		return -ECONNREFUSED;
+	return rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO ? -EACCES : -EIO;
+}
+
+/* Dials url over TLS, checking the server's certificate against ca_file. */
+static int dial_tls(nng_socket s, const char *url, const char *ca_file)
+{
+	nng_dialer d = NNG_DIALER_INITIALIZER;
+	nng_tls_config *cfg = NULL;
+	char host[256];
+	const char *h = url + strlen("tls+tcp://"), *end;
+	int rv;
+
+	/* The certificate must name the host we dialled. */
+	end = *h == '[' ? strchr(h, ']') : strrchr(h, ':');
+	if (!end || (size_t)(end - h) >= sizeof(host))
+		return NNG_EADDRINVAL;
+	h += *h == '[';
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) ||
+	    (rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED)) ||
+	    (rv = nng_tls_config_ca_file(cfg, ca_file)) ||
+	    (rv = nng_tls_config_server_name(cfg, host)))
+		goto cleanup;
+	if ((rv = nng_dialer_create(&d, s, url)) ||
+	    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg)))
+		goto cleanup;
+	rv = nng_dialer_start(d, 0);
+cleanup:
+	if (cfg)
+		nng_tls_config_free(cfg);
+	return rv;
+}
+
+static int dial(const char *url, const char *ca_file, int flags, nng_socket *out)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	int rv;
@@ -92,12 +134,13 @@ static int dial(const char *url, int flags, nng_socket *out)
 	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 2000);
-	rv = nng_dial(s, url, NULL, flags);
+	if (strncmp(url, "tls+tcp://", 10) == 0)
+		rv = ca_file ? dial_tls(s, url, ca_file) : NNG_EINVAL;
+	else
+		rv = nng_dial(s, url, NULL, flags);
 	if (rv) {
 		nng_close(s);
-		if (rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL)
-			return -EINVAL;
-		return rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? -ECONNREFUSED : -EIO;
+		return map_dial_error(rv);
 	}
 	*out = s;
 	return 0;
@@ -106,12 +149,12 @@ static int dial(const char *url, int flags, nng_socket *out)
 int nf_rpc_dial(const char *url, nng_socket *out)
 {
 	/* Non-blocking: the dialer keeps reconnecting in the background. */
-	return dial(url, NNG_FLAG_NONBLOCK, out);
+	return dial(url, NULL, NNG_FLAG_NONBLOCK, out);
 }
 
-int nf_rpc_dial_now(const char *url, nng_socket *out)
+int nf_rpc_dial_now(const char *url, const char *ca_file, nng_socket *out)
 {
-	return dial(url, 0, out);
+	return dial(url, ca_file, 0, out);
 }
 
 static uint64_t next_request_id(void)

@@ -49,8 +49,12 @@ const char *nf_status_name(int code);
 /* Opens a req0 socket dialed to url with the frame limit set; redials in the background. */
 int nf_rpc_dial(const char *url, nng_socket *out);
 
-/* The same, but fails at once (-ECONNREFUSED) when nothing listens: for one-shot clients. */
-int nf_rpc_dial_now(const char *url, nng_socket *out);
+/*
+ * The same, but fails at once (-ECONNREFUSED) when nothing listens: for
+ * one-shot clients. A tls+tcp:// URL needs ca_file, the PEM of the CA that
+ * signed the controller's certificate; the URL's host must match it.
+ */
+int nf_rpc_dial_now(const char *url, const char *ca_file, nng_socket *out);
 
 /*
  * One API call: packs req, sends it with token, waits up to timeout_ms for the

@@ -31,6 +31,7 @@ struct cli_noun;
 struct cli {
 	const char *api;   /* --api, else $NETFN_API, else the local socket */
 	const char *token; /* --token, else $NETFN_TOKEN; never printed */
+	const char *ca;    /* --ca, else $NETFN_CA: verifies a tls+tcp:// controller */
 	bool json;
 	uint32_t timeout_ms;
 	const struct cli_noun *noun; /* for usage hints */

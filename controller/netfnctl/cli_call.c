@@ -55,7 +55,10 @@ static int dial(struct cli *c)
 
 	if (c->dialed)
 		return 0;
-	rc = nf_rpc_dial_now(c->api, &c->sock);
+	if (strncmp(c->api, "tls+tcp://", 10) == 0 && (!c->ca || !c->ca[0]))
+		return cli_usage(c, "a tls+tcp:// API needs --ca FILE (or NETFN_CA): the CA "
+		                    "that signed the controller's certificate");
+	rc = nf_rpc_dial_now(c->api, c->ca, &c->sock);
 	if (rc) {
 		st.code = NETFN__STATUS__UNAVAILABLE;
 		snprintf(st.message, sizeof(st.message), "cannot reach controller at %.160s: %s",

@@ -30,8 +30,8 @@ static const struct cli_noun *const nouns[] = {
 
 #define N_NOUNS (sizeof(nouns) / sizeof(nouns[0]))
 
-static const char global_usage[] =
-    "usage: netfnctl [--api URL] [--token T] [--json] [--timeout MS] NOUN VERB [ARGS]\n";
+static const char global_usage[] = "usage: netfnctl [--api URL] [--token T] [--ca FILE] [--json] "
+                                   "[--timeout MS] NOUN VERB [ARGS]\n";
 
 static const char global_help[] =
     "\n"
@@ -39,7 +39,11 @@ static const char global_help[] =
     "  --api URL      controller API address (default $NETFN_API, else " DEFAULT_API ")\n"
     "  --token T      API bearer token (default $NETFN_TOKEN)\n"
     "  --json         print reads as JSON\n"
-    "  --timeout MS   wait this long for each reply (default 10000)\n";
+    "  --timeout MS   wait this long for each reply (default 10000)\n"
+    "  --ca FILE      CA certificate (PEM) for a tls+tcp:// API (default $NETFN_CA)\n";
+
+/* How many global flags there are: --api --token --json --timeout --ca. */
+#define N_GLOBAL_OPTS 5
 
 static size_t global_opts(struct cli *c, struct args_opt *out)
 {
@@ -51,7 +55,8 @@ static size_t global_opts(struct cli *c, struct args_opt *out)
 	                           .dest = &c->timeout_ms,
 	                           .min = 1,
 	                           .max = MAX_TIMEOUT_MS};
-	return 4;
+	out[4] = (struct args_opt){.name = "--ca", .kind = ARGS_STR, .dest = &c->ca};
+	return N_GLOBAL_OPTS;
 }
 
 /* Prints a noun's forms, or only those of verb when it is not NULL. */
@@ -124,7 +129,7 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct args_opt *opts,
 	char err[192];
 	size_t n = 0;
 
-	if (n_opts + 4 > CLI_MAX_OPTS)
+	if (n_opts + N_GLOBAL_OPTS > CLI_MAX_OPTS)
 		return cli_fail(c, -E2BIG, "too many flags");
 	for (; n < n_opts; n++)
 		all[n] = opts[n];
@@ -146,7 +151,7 @@ static bool is_help(const char *w)
 /* Consumes global flags at argv[*i...]; 0, or -EINVAL (usage printed). */
 static int skip_globals(struct cli *c, int argc, char **argv, int *i)
 {
-	struct args_opt g[4];
+	struct args_opt g[N_GLOBAL_OPTS];
 	size_t n = global_opts(c, g);
 	char err[192];
 	int rc;
@@ -218,6 +223,7 @@ int main(int argc, char **argv)
 	env = getenv("NETFN_API");
 	c.api = env && env[0] ? env : DEFAULT_API;
 	c.token = getenv("NETFN_TOKEN");
+	c.ca = getenv("NETFN_CA");
 
 	rc = dispatch(&c, argc - 1, argv + 1);
 	if (c.dialed)

@@ -150,9 +150,9 @@ int agentsrv_peer_stats(struct agentsrv *a, int64_t node_id, struct agentsrv_pee
 	*out = NULL;
 	*n = 0;
 	for (struct stats *s = a ? a->stats : NULL; s; s = s->next) {
-		if (s->node_id != node_id)
+		if (s->node_id != node_id || !s->n)
 			continue;
-		*out = calloc(s->n ? s->n : 1, sizeof(**out));
+		*out = calloc(s->n, sizeof(**out));
 		if (!*out)
 			return -ENOMEM;
 		memcpy(*out, s->peers, s->n * sizeof(**out));
@@ -283,7 +283,8 @@ static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
 	struct parked *p;
 	int ret;
 
-	in = netfn__sync_request__unpack(NULL, req->body.len, req->body.data);
+	in = (Netfn__SyncRequest *)nf_pb_unpack_strict(&netfn__sync_request__descriptor,
+	                                               req->body.len, req->body.data);
 	if (!in) {
 		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "request",
 		              "malformed SyncRequest");
@@ -456,7 +457,8 @@ static void enroll(struct req *r, const uint8_t id_pk[NF_KEY_LEN], const Netfn__
 	char addr[INET_ADDRSTRLEN], p[72];
 	int ret;
 
-	in = netfn__enroll_request__unpack(NULL, req->body.len, req->body.data);
+	in = (Netfn__EnrollRequest *)nf_pb_unpack_strict(&netfn__enroll_request__descriptor,
+	                                                 req->body.len, req->body.data);
 	if (!in) {
 		nf_status_set(&r->st, NETFN__STATUS__INVALID_ARGUMENT, "request",
 		              "malformed EnrollRequest");

@@ -240,10 +240,10 @@ static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len
 		         "role reader may not call %s", m->name);
 		goto unlock;
 	}
-	body = protobuf_c_message_unpack(m->request, NULL, req->body.len, req->body.data);
+	body = nf_pb_unpack_strict(m->request, req->body.len, req->body.data);
 	if (!body) {
-		api_fail(&call, NETFN__STATUS__INVALID_ARGUMENT, "request", "malformed %s body",
-		         m->name);
+		api_fail(&call, NETFN__STATUS__INVALID_ARGUMENT, "request",
+		         "malformed %s body (or a string with a NUL byte)", m->name);
 		goto unlock;
 	}
 	call.method = m->name;

@@ -318,11 +318,23 @@ cleanup:
 	return ret;
 }
 
+ProtobufCMessage *nf_pb_unpack_strict(const ProtobufCMessageDescriptor *desc, size_t len,
+                                      const uint8_t *data)
+{
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, data);
+
+	if (m && protobuf_c_message_get_packed_size(m) != len) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return NULL;
+	}
+	return m;
+}
+
 int nf_rpc_decode_request(const uint8_t *buf, size_t len, Netfn__Request **out)
 {
 	if (len > NF_RPC_MAX_FRAME)
 		return -EMSGSIZE;
-	*out = netfn__request__unpack(NULL, len, buf);
+	*out = (Netfn__Request *)nf_pb_unpack_strict(&netfn__request__descriptor, len, buf);
 	if (!*out)
 		return -EBADMSG;
 	if (!(*out)->method || !(*out)->method[0]) {

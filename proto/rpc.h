@@ -83,6 +83,15 @@ int nf_rpc_decode_request(const uint8_t *buf, size_t len, Netfn__Request **out);
 int nf_rpc_encode_response(uint64_t request_id, const struct nf_status *st,
                            const ProtobufCMessage *body, uint8_t **out, size_t *out_len);
 
+/*
+ * Unpacks a message received from the network and accepts it only when it is
+ * canonical: packing it again gives exactly len bytes. That refuses strings
+ * with an embedded NUL (which C would see truncated), repeated singular
+ * fields, and padding. NULL when malformed or not canonical.
+ */
+ProtobufCMessage *nf_pb_unpack_strict(const ProtobufCMessageDescriptor *desc, size_t len,
+                                      const uint8_t *data);
+
 /* Packs any message into a malloc'd buffer. */
 int nf_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len);
 

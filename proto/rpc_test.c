@@ -160,10 +160,30 @@ static void test_conv(void)
 	vpn_config_free(&cfg);
 }
 
+static void test_strict(void)
+{
+	/* Network{name = "ok"}: field 1, length 2. */
+	const uint8_t good[] = {0x0a, 2, 'o', 'k'};
+	/* The same name with a NUL inside: C would see "ok". */
+	const uint8_t nul[] = {0x0a, 4, 'o', 'k', 0, 'x'};
+	/* name given twice: protobuf keeps the last, silently. */
+	const uint8_t twice[] = {0x0a, 1, 'a', 0x0a, 2, 'o', 'k'};
+	ProtobufCMessage *m;
+
+	m = nf_pb_unpack_strict(&netfn__network__descriptor, sizeof(good), good);
+	CHECK(m && strcmp(((Netfn__Network *)m)->name, "ok") == 0);
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
+	CHECK(nf_pb_unpack_strict(&netfn__network__descriptor, sizeof(nul), nul) == NULL);
+	CHECK(nf_pb_unpack_strict(&netfn__network__descriptor, sizeof(twice), twice) == NULL);
+	CHECK(nf_pb_unpack_strict(&netfn__network__descriptor, 3, good) == NULL);
+}
+
 int main(void)
 {
 	CHECK(nf_crypto_init() == 0);
 	test_rpc();
 	test_conv();
+	test_strict();
 	return check_result();
 }

@@ -84,8 +84,8 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 	uint32_t port = 0, mtu = 0;
 	const struct args_opt opts[] = {
 	    {.name = "--cidr", .kind = ARGS_STR, .dest = &cidr},
-	    {.name = "--port", .kind = ARGS_UINT, .dest = &port, .max = 65535},
-	    {.name = "--mtu", .kind = ARGS_UINT, .dest = &mtu, .max = 65535},
+	    {.name = "--port", .kind = ARGS_UINT, .dest = &port, .min = 1, .max = 65535},
+	    {.name = "--mtu", .kind = ARGS_UINT, .dest = &mtu, .min = 1, .max = 65535},
 	    {.name = "--topology", .kind = ARGS_STR, .dest = &topology},
 	    {.name = "--hub", .kind = ARGS_STR, .dest = &hub},
 	};

@@ -39,8 +39,8 @@ struct st_network {
 	char cidr[ST_CIDR_MAX]; /* canonical "a.b.c.d/n" */
 	uint16_t port;
 	uint32_t mtu;
-	char topology[8];    /* "mesh" | "hub" */
-	int64_t hub_node_id; /* 0: none */
+	char topology[8];           /* "mesh" | "hub" */
+	int64_t hub_node_id;        /* 0: none */
 	char hub_name[ST_NAME_MAX]; /* the hub by name: it may join after the network exists */
 	int64_t created;
 };

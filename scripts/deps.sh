@@ -14,7 +14,7 @@ pkgs=(
 	# data plane the agent drives (no WireGuard module in these kernels)
 	nftables wireguard-go
 	# tests, demo and benchmarks: namespaces, packets, JSON, raw sockets, the store
-	wireguard-tools iproute2 iputils-ping jq procps ncat sqlite3 coreutils
+	wireguard-tools iproute2 iputils-ping jq procps ncat sqlite3 coreutils openssl
 	# formatting check
 	clang-format
 )

@@ -161,6 +161,14 @@ int api_end(struct api_call *c, int ret)
 	return 0;
 }
 
+int api_end_empty(struct api_call *c, int ret, ProtobufCMessage **reply)
+{
+	if (api_end(c, ret))
+		return -1;
+	*reply = api_empty(c);
+	return *reply ? 0 : -ENOMEM;
+}
+
 int api_audit(struct api_call *c, const char *object, const char *fmt, ...)
 {
 	struct store *s = c->ctl->store;

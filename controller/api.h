@@ -77,6 +77,9 @@ int api_begin(struct api_call *c);
  */
 int api_end(struct api_call *c, int ret);
 
+/* api_end, then an Empty reply on success: the tail of most mutations. */
+int api_end_empty(struct api_call *c, int ret, ProtobufCMessage **reply);
+
 /* Adds the audit entry of this call's mutation (inside the transaction). */
 int api_audit(struct api_call *c, const char *object, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

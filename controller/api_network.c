@@ -221,10 +221,7 @@ static int network_delete(struct api_call *c, const ProtobufCMessage *m, Protobu
 	}
 	ret = api_audit(c, n.name, "cidr=%s", n.cidr);
 end:
-	if (api_end(c, ret))
-		return -1;
-	*reply = api_empty(c);
-	return *reply ? 0 : -ENOMEM;
+	return api_end_empty(c, ret, reply);
 }
 
 const struct api_method api_network_methods[] = {

@@ -226,10 +226,7 @@ static int node_delete(struct api_call *c, const ProtobufCMessage *m, ProtobufCM
 	if (!ret)
 		ret = compile_network(s, n.network_id, &c->changed);
 end:
-	if (api_end(c, ret))
-		return -1;
-	*reply = api_empty(c);
-	return *reply ? 0 : -ENOMEM;
+	return api_end_empty(c, ret, reply);
 }
 
 static int node_label(struct api_call *c, const ProtobufCMessage *m, ProtobufCMessage **reply)

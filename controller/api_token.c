@@ -151,10 +151,7 @@ static int token_revoke(struct api_call *c, const ProtobufCMessage *m, ProtobufC
 	if (!ret)
 		ret = api_audit(c, t.id, "revoked");
 end:
-	if (api_end(c, ret))
-		return -1;
-	*reply = api_empty(c);
-	return *reply ? 0 : -ENOMEM;
+	return api_end_empty(c, ret, reply);
 }
 
 static int apitoken_create(struct api_call *c, const ProtobufCMessage *m, ProtobufCMessage **reply)
@@ -255,10 +252,7 @@ static int apitoken_revoke(struct api_call *c, const ProtobufCMessage *m, Protob
 	if (!ret)
 		ret = api_audit(c, t.id, "revoked");
 end:
-	if (api_end(c, ret))
-		return -1;
-	*reply = api_empty(c);
-	return *reply ? 0 : -ENOMEM;
+	return api_end_empty(c, ret, reply);
 }
 
 static int add_audit(void *ctx, const struct st_audit *a)

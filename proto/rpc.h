@@ -15,7 +15,13 @@
  *   apitoken.create ApiTokenCreate -> TokenCreated
  *   apitoken.list Empty -> ApiTokenList    apitoken.revoke IdRef -> Empty
  *   audit.list AuditListRequest -> AuditList
- *   status NodeListRequest -> NodeList (with sections)
+  *   status NodeListRequest -> NodeList (with sections)
+ *   firewall.policy.create FwPolicy -> FwPolicy (rules may be given at once)
+ *   firewall.policy.list NodeListRequest -> FwPolicyList (network filter)
+ *   firewall.policy.show NameRef -> FwPolicy (rules with counters)
+ *   firewall.policy.delete NameRef -> Empty
+ *   firewall.rule.add FwRuleAdd -> FwPolicy
+ *   firewall.rule.del FwRuleRef -> FwPolicy
  *   agent.enroll EnrollRequest -> EnrollReply     (sealed, agent channel)
  *   agent.sync SyncRequest -> SyncReply           (sealed, agent channel)
  */

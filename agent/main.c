@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 	struct session *s = NULL;
 	struct reconcile *rc = NULL;
 	struct reconcile_env env;
+	const char *urls[NF_TOKEN_MAX_URLS];
+	const char(*src)[NF_TOKEN_URL_MAX];
 	bool have_thread = false;
 	bool enrolled = false;
 	pthread_t thread;
@@ -259,6 +261,19 @@ int main(int argc, char **argv)
 	}
 	env.wg_ifname = args.wg_ifname;
 	env.wg_private_key = st->wg_private;
+	/* The URLs the session dials, as it picks them: flags, else enrollment, else token. */
+	env.n_controllers = tok.n_urls;
+	src = tok.urls;
+	if (args.n_controllers) {
+		env.n_controllers = args.n_controllers;
+		src = args.controllers;
+	} else if (enrolled) {
+		env.n_controllers = enr.n_urls;
+		src = enr.urls;
+	}
+	for (size_t i = 0; i < env.n_controllers && i < NF_TOKEN_MAX_URLS; i++)
+		urls[i] = src[i];
+	env.controllers = urls;
 	ret = reconcile_open(&env, st, &rc);
 	if (ret < 0) {
 		fprintf(stderr, "netfn-agent: cannot open the network functions: %s\n",

@@ -29,6 +29,9 @@ struct agent_state;
 struct reconcile_env {
 	const char *wg_ifname;
 	const uint8_t *wg_private_key; /* VPN_KEY_LEN bytes, copied by whoever keeps it */
+	/* The controller URLs the session uses: the firewall keeps them reachable. */
+	size_t n_controllers;
+	const char *const *controllers;
 };
 
 /* Why a section was not applied: a reason and the object that caused it. */
@@ -61,6 +64,9 @@ struct reconcile_fn {
 
 /* The vpn function (fn_vpn.c). */
 extern const struct reconcile_fn reconcile_fn_vpn;
+
+/* The firewall function (fn_firewall.c). */
+extern const struct reconcile_fn reconcile_fn_firewall;
 
 struct reconcile;
 

@@ -266,7 +266,7 @@ cleanup:
 static void test_table(void)
 {
 	static const struct reconcile_fn nofield = {
-	    .name = "firewall",
+	    .name = "nosuch",
 	    .open = fake_open,
 	    .apply = fake_apply,
 	    .close = fake_close,

@@ -7,9 +7,11 @@
  * the request's counter, so an agent accepts only the answer to what it asked.
  * Unknown keys may only enroll, which a join token authorises.
  *
- * Sync is a long-poll: answered at once when the node's desired revision is
- * newer than what it applied (and is not the revision that just failed),
- * otherwise parked until a change wakes it or the heartbeat passes.
+ * Sync is a long-poll: answered at once when, for any network function, the
+ * node's desired revision is newer than what the agent applied of it (and is
+ * not the revision that just failed), otherwise parked until a change wakes
+ * it or the heartbeat passes. The reply carries every section; the agent
+ * applies those newer than what it has.
  */
 #include "controller/agentsrv.h"
 
@@ -26,8 +28,19 @@
 #include "netfns/common/log.h"
 #include "proto/rpc.h"
 
-#define AGENT_WORKERS  16
-#define MAX_PEER_STATS 65536
+#define AGENT_WORKERS    16
+#define MAX_PEER_STATS   65536
+#define MAX_FW_COUNTERS  65536
+#define MAX_REPORTED_FNS 8 /* functions an agent reports; more than netfn has */
+
+/* What an agent reported applied, and failed, per function. */
+struct reported {
+	size_t n;
+	struct {
+		char function[ST_FUNC_MAX];
+		uint64_t applied, failed;
+	} v[MAX_REPORTED_FNS];
+};
 
 /* A parked sync. */
 struct parked {
@@ -35,15 +48,17 @@ struct parked {
 	int64_t node_id;
 	struct nf_channel ch;
 	uint64_t echo, id;
-	uint64_t applied, failed;
+	struct reported rep;
 	struct parked *next;
 };
 
-/* The last peer statistics of one node. */
+/* The last peer statistics and firewall counters of one node. */
 struct stats {
 	int64_t node_id;
 	size_t n;
 	struct agentsrv_peer *peers;
+	size_t n_counters;
+	struct fw_counter *counters; /* sorted by rule id */
 	struct stats *next;
 };
 
@@ -96,8 +111,44 @@ static void reply_sealed(struct agentsrv *a, struct srv_work *w, const struct nf
 	srv_reply(w, frame, flen);
 }
 
-static void set_stats(struct agentsrv *a, int64_t node_id, Netfn__PeerStat **in, size_t n)
+static int cmp_counter(const void *a, const void *b)
 {
+	const struct fw_counter *x = a, *y = b;
+
+	return (x->rule_id > y->rule_id) - (x->rule_id < y->rule_id);
+}
+
+/* Keeps the per-rule counters of the node's firewall section status, if it sent one. */
+static void set_counters(struct stats *s, const Netfn__SyncRequest *in)
+{
+	const Netfn__SectionStatus *fw = NULL;
+	size_t n;
+
+	free(s->counters);
+	s->counters = NULL;
+	s->n_counters = 0;
+	for (size_t i = 0; i < in->n_sections && !fw; i++)
+		if (strcmp(in->sections[i]->function, "firewall") == 0)
+			fw = in->sections[i];
+	if (!fw || !fw->n_counters)
+		return;
+	n = fw->n_counters > MAX_FW_COUNTERS ? MAX_FW_COUNTERS : fw->n_counters;
+	s->counters = calloc(n, sizeof(*s->counters));
+	if (!s->counters)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		s->counters[i].rule_id = fw->counters[i]->rule_id;
+		s->counters[i].packets = fw->counters[i]->packets;
+		s->counters[i].bytes = fw->counters[i]->bytes;
+	}
+	qsort(s->counters, n, sizeof(*s->counters), cmp_counter);
+	s->n_counters = n;
+}
+
+static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequest *req)
+{
+	Netfn__PeerStat **in = req->peers;
+	size_t n = req->n_peers;
 	struct stats *s;
 
 	for (s = a->stats; s && s->node_id != node_id; s = s->next)
@@ -110,6 +161,7 @@ static void set_stats(struct agentsrv *a, int64_t node_id, Netfn__PeerStat **in,
 		s->next = a->stats;
 		a->stats = s;
 	}
+	set_counters(s, req);
 	free(s->peers);
 	s->n = 0;
 	n = n > MAX_PEER_STATS ? MAX_PEER_STATS : n;
@@ -139,6 +191,7 @@ static void drop_stats(struct agentsrv *a, int64_t node_id)
 
 			*pp = s->next;
 			free(s->peers);
+			free(s->counters);
 			free(s);
 			return;
 		}
@@ -162,6 +215,26 @@ int agentsrv_peer_stats(struct agentsrv *a, int64_t node_id, struct agentsrv_pee
 	return 0;
 }
 
+void agentsrv_fw_counters(struct agentsrv *a, const uint64_t *ids, size_t n, struct fw_counter *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i].rule_id = ids[i];
+		out[i].packets = out[i].bytes = 0;
+	}
+	for (struct stats *s = a ? a->stats : NULL; s; s = s->next) {
+		for (size_t i = 0; i < n && s->n_counters; i++) {
+			struct fw_counter key = {.rule_id = ids[i]};
+			const struct fw_counter *c =
+			    bsearch(&key, s->counters, s->n_counters, sizeof(key), cmp_counter);
+
+			if (c) {
+				out[i].packets += c->packets;
+				out[i].bytes += c->bytes;
+			}
+		}
+	}
+}
+
 void agentsrv_wake(struct agentsrv *a, const int64_t *ids, size_t n)
 {
 	if (!a)
@@ -172,20 +245,80 @@ void agentsrv_wake(struct agentsrv *a, const int64_t *ids, size_t n)
 				srv_wake(p->w);
 }
 
-/* Answers a sync: the config when newer than applied (and not the one that failed). */
+/* Reads what the agent says it applied and failed, per function. */
+static void read_reported(const Netfn__SyncRequest *in, struct reported *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	for (size_t i = 0; i < in->n_sections && rep->n < MAX_REPORTED_FNS; i++) {
+		const Netfn__SectionStatus *ss = in->sections[i];
+
+		/* A longer name is no function of ours; truncated it might pass for one. */
+		if (strlen(ss->function) >= ST_FUNC_MAX)
+			continue;
+		snprintf(rep->v[rep->n].function, ST_FUNC_MAX, "%s", ss->function);
+		rep->v[rep->n].applied = ss->applied_revision;
+		rep->v[rep->n].failed = ss->failed_revision;
+		rep->n++;
+	}
+}
+
+struct due {
+	const struct reported *rep;
+	const char *function; /* the first function found due */
+	uint64_t revision;
+	char name[ST_FUNC_MAX];
+};
+
+static int check_due(void *ctx, const struct st_section *sec)
+{
+	struct due *d = ctx;
+	uint64_t applied = 0, failed = 0;
+	bool known = d->rep->n == 0;
+
+	for (size_t i = 0; i < d->rep->n; i++) {
+		if (strcmp(d->rep->v[i].function, sec->function) == 0) {
+			applied = d->rep->v[i].applied;
+			failed = d->rep->v[i].failed;
+			known = true;
+		}
+	}
+	if (!known || sec->desired_rev <= applied || sec->desired_rev == failed)
+		return 0;
+	snprintf(d->name, sizeof(d->name), "%s", sec->function);
+	d->function = d->name;
+	d->revision = sec->desired_rev;
+	return 1; /* stops the walk */
+}
+
+/*
+ * True when a section of node is newer than what the agent applied of it and
+ * is not the revision that just failed there. A function the agent did not
+ * report does not count: an agent that does not know it would be answered
+ * at once forever. An agent that reported nothing at all (a first sync)
+ * counts as having applied nothing.
+ */
+static bool sync_due(struct agentsrv *a, int64_t node_id, const struct reported *rep, struct due *d)
+{
+	struct store *s = a->ctl->store;
+
+	memset(d, 0, sizeof(*d));
+	d->rep = rep;
+	return s->ops->section_list(s, node_id, check_due, d) == 1;
+}
+
+/* Answers a sync: the config when a section is due (see sync_due), else nothing. */
 static void answer_sync(struct agentsrv *a, struct srv_work *w, const struct nf_channel *ch,
-                        uint64_t echo, uint64_t id, const struct st_node *node, uint64_t applied,
-                        uint64_t failed)
+                        uint64_t echo, uint64_t id, const struct st_node *node,
+                        const struct reported *rep)
 {
 	struct store *s = a->ctl->store;
 	Netfn__SyncReply reply = NETFN__SYNC_REPLY__INIT;
 	Netfn__NodeConfig *cfg = NULL;
-	struct st_section sec;
 	struct nf_status st = {0};
+	struct due d;
 
 	reply.heartbeat_ms = a->ctl->heartbeat_ms;
-	if (s->ops->section_get(s, node->id, "vpn", &sec) == 0 && sec.desired_rev > applied &&
-	    sec.desired_rev != failed) {
+	if (sync_due(a, node->id, rep, &d)) {
 		if (compile_node_config(s, node, &cfg)) {
 			nf_status_set(&st, NETFN__STATUS__INTERNAL, NULL, "cannot compile node %s",
 			              node->name);
@@ -193,8 +326,8 @@ static void answer_sync(struct agentsrv *a, struct srv_work *w, const struct nf_
 			return;
 		}
 		reply.config = cfg;
-		nf_debug("node %s: sending vpn revision %llu", node->name,
-		         (unsigned long long)sec.desired_rev);
+		nf_debug("node %s: sending config (%s revision %llu due)", node->name, d.function,
+		         (unsigned long long)d.revision);
 	}
 	reply_sealed(a, w, ch, echo, id, &st, &reply.base);
 	compile_config_free(cfg);
@@ -219,7 +352,7 @@ static void resume_sync(void *arg, struct srv_work *w, bool woken)
 		drop_stats(a, p->node_id);
 		reply_sealed(a, w, &p->ch, p->echo, p->id, &st, NULL);
 	} else {
-		answer_sync(a, w, &p->ch, p->echo, p->id, &node, p->applied, p->failed);
+		answer_sync(a, w, &p->ch, p->echo, p->id, &node, &p->rep);
 	}
 	pthread_mutex_unlock(&a->ctl->lock);
 	nf_channel_wipe(&p->ch);
@@ -278,9 +411,9 @@ static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
 	struct store *s = a->ctl->store;
 	Netfn__SyncRequest *in;
 	struct idvec changed = {0};
-	uint64_t applied = 0, failed = 0;
-	struct st_section sec;
+	struct reported rep;
 	struct parked *p;
+	struct due d;
 	int ret;
 
 	in = (Netfn__SyncRequest *)nf_pb_unpack_strict(&netfn__sync_request__descriptor,
@@ -304,21 +437,15 @@ static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
 		goto cleanup;
 	}
 	agentsrv_wake(a, changed.v, changed.n);
-	set_stats(a, node->id, in->peers, in->n_peers);
-	for (size_t i = 0; i < in->n_sections; i++) {
-		if (strcmp(in->sections[i]->function, "vpn") == 0) {
-			applied = in->sections[i]->applied_revision;
-			failed = in->sections[i]->failed_revision;
-		}
-	}
-	if (s->ops->section_get(s, node->id, "vpn", &sec) == 0 && sec.desired_rev > applied &&
-	    sec.desired_rev != failed) {
-		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, applied, failed);
+	set_stats(a, node->id, in);
+	read_reported(in, &rep);
+	if (sync_due(a, node->id, &rep, &d)) {
+		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, &rep);
 		goto cleanup;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, applied, failed);
+		answer_sync(a, r->w, &r->ch, r->counter, r->id, node, &rep);
 		goto cleanup;
 	}
 	p->w = r->w;
@@ -326,8 +453,7 @@ static void sync(struct req *r, struct st_node *node, const Netfn__Request *req)
 	p->ch = r->ch;
 	p->echo = r->counter;
 	p->id = r->id;
-	p->applied = applied;
-	p->failed = failed;
+	p->rep = rep;
 	p->next = a->parked;
 	a->parked = p;
 	/* Never hold a poll past the time the agent said it waits for the reply. */

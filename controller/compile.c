@@ -1,26 +1,55 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Compiler driver. For each node of a changed network it runs the vpn
- * function's compiler, hashes the packed section, and bumps that node's
- * desired revision only when the hash differs from the stored one: a change
- * that does not alter a node's config does not wake that node, and a node's
- * revision never moves for nothing. Runs inside the caller's transaction so
- * revisions and the change that caused them commit together.
+ * Compiler driver. Network functions are rows of a table (vpn, firewall):
+ * each loads what it needs of a network once, then builds any node's
+ * section as its protobuf message. For each node of a changed network the
+ * driver builds every function's section at revision 0, hashes the packed
+ * message, and bumps that (node, function) desired revision only when the
+ * hash differs from the stored one: a change that does not alter a node's
+ * section does not wake that node, and a revision never moves for nothing.
+ * Runs inside the caller's transaction so revisions and the change that
+ * caused them commit together.
+ *
+ * Every node gets a firewall section, empty when no policy selects it: that
+ * empty section is what tells an agent to clear its table when its node
+ * stops being selected.
  */
 #include "controller/compile.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "netfns/common/log.h"
+#include "netfns/firewall/fw_compile.h"
+#include "proto/conv_fw.h"
 #include "proto/conv_vpn.h"
 #include "proto/rpc.h"
 
 struct nodevec {
 	size_t n, cap;
 	struct st_node *v;
+};
+
+/* A network and its nodes, loaded once for every function. */
+struct netctx {
+	struct st_network net;
+	struct nodevec nodes;
+};
+
+/* One network function's controller half, as the driver calls it. */
+struct compile_fn {
+	const char *name; /* the sections table's function */
+	/* Loads what the function needs of the network. */
+	int (*open)(struct store *s, const struct netctx *nc, void **priv);
+	/* Builds node_id's section at revision, malloc'd. */
+	int (*build)(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out);
+	/* Hands a built section to cfg, which owns it from then on. */
+	void (*attach)(Netfn__NodeConfig *cfg, ProtobufCMessage *pb);
+	void (*pb_free)(ProtobufCMessage *pb);
+	void (*close)(void *priv);
 };
 
 static int collect_node(void *ctx, const struct st_node *n)
@@ -40,156 +69,420 @@ static int collect_node(void *ctx, const struct st_node *n)
 	return 0;
 }
 
-/* Loads the network and its members as the vpn compiler sees them. */
-static int load(struct store *s, int64_t network_id, struct vpn_network *net,
-                struct vpn_member **members, struct nodevec *nodes)
+static int netctx_load(struct store *s, int64_t network_id, struct netctx *nc)
 {
-	struct st_network sn;
-	struct vpn_member *m;
 	int ret;
 
-	ret = s->ops->network_get_id(s, network_id, &sn);
-	if (ret)
-		return ret;
-	memset(net, 0, sizeof(*net));
-	if (!nf_prefix_parse(sn.cidr, false, &net->cidr)) {
-		nf_err("network %s: stored cidr '%s' does not parse", sn.name, sn.cidr);
+	memset(nc, 0, sizeof(*nc));
+	ret = s->ops->network_get_id(s, network_id, &nc->net);
+	return ret ? ret : s->ops->node_list(s, network_id, collect_node, &nc->nodes);
+}
+
+/* ---- vpn ---- */
+
+struct vpn_priv {
+	struct vpn_network net;
+	size_t n;
+	struct vpn_member *members;
+};
+
+static void vpn_close(void *priv)
+{
+	struct vpn_priv *vp = priv;
+
+	if (!vp)
+		return;
+	free(vp->members);
+	free(vp);
+}
+
+/* The network and its members as the vpn compiler sees them. */
+static int vpn_open(struct store *s, const struct netctx *nc, void **priv)
+{
+	const struct st_network *sn = &nc->net;
+	struct vpn_priv *vp = calloc(1, sizeof(*vp));
+
+	(void)s;
+	if (!vp)
+		return -ENOMEM;
+	if (!nf_prefix_parse(sn->cidr, false, &vp->net.cidr)) {
+		nf_err("network %s: stored cidr '%s' does not parse", sn->name, sn->cidr);
+		vpn_close(vp);
 		return -EIO;
 	}
-	net->port = sn.port;
-	net->mtu = sn.mtu;
-	net->topology = strcmp(sn.topology, "hub") == 0 ? VPN_HUB : VPN_MESH;
-	ret = s->ops->node_list(s, network_id, collect_node, nodes);
-	if (ret)
-		return ret;
-	m = calloc(nodes->n ? nodes->n : 1, sizeof(*m));
-	if (!m)
+	vp->net.port = sn->port;
+	vp->net.mtu = sn->mtu;
+	vp->net.topology = strcmp(sn->topology, "hub") == 0 ? VPN_HUB : VPN_MESH;
+	vp->members = calloc(nc->nodes.n ? nc->nodes.n : 1, sizeof(*vp->members));
+	if (!vp->members) {
+		vpn_close(vp);
 		return -ENOMEM;
-	for (size_t i = 0; i < nodes->n; i++) {
-		const struct st_node *sn2 = &nodes->v[i];
-
-		m[i].id = sn2->id;
-		snprintf(m[i].name, sizeof(m[i].name), "%s", sn2->name);
-		memcpy(m[i].public_key, sn2->wg_pk, VPN_KEY_LEN);
-		m[i].address.s_addr = sn2->overlay_addr;
-		m[i].n_endpoints =
-		    sn2->n_endpoints < VPN_MAX_ENDPOINTS ? sn2->n_endpoints : VPN_MAX_ENDPOINTS;
-		for (size_t k = 0; k < m[i].n_endpoints; k++)
-			snprintf(m[i].endpoints[k], sizeof(m[i].endpoints[k]), "%s",
-			         sn2->endpoints[k]);
-		/* The hub is named, not numbered: it may have joined after the network. */
-		if (net->topology == VPN_HUB && strcmp(sn2->name, sn.hub_name) == 0)
-			net->hub_node_id = sn2->id;
 	}
-	*members = m;
+	for (size_t i = 0; i < nc->nodes.n; i++) {
+		const struct st_node *n = &nc->nodes.v[i];
+		struct vpn_member *m = &vp->members[i];
+
+		m->id = n->id;
+		snprintf(m->name, sizeof(m->name), "%s", n->name);
+		memcpy(m->public_key, n->wg_pk, VPN_KEY_LEN);
+		m->address.s_addr = n->overlay_addr;
+		m->n_endpoints =
+		    n->n_endpoints < VPN_MAX_ENDPOINTS ? n->n_endpoints : VPN_MAX_ENDPOINTS;
+		for (size_t k = 0; k < m->n_endpoints; k++)
+			snprintf(m->endpoints[k], sizeof(m->endpoints[k]), "%s", n->endpoints[k]);
+		/* The hub is named, not numbered: it may have joined after the network. */
+		if (vp->net.topology == VPN_HUB && strcmp(n->name, sn->hub_name) == 0)
+			vp->net.hub_node_id = n->id;
+	}
+	vp->n = nc->nodes.n;
+	*priv = vp;
 	return 0;
 }
 
-/* BLAKE2b of the packed section with its revision cleared. */
-static int section_hash(const struct vpn_config *cfg, uint8_t hash[ST_HASH_LEN])
+static int vpn_config(void *priv, int64_t node_id, uint64_t revision, struct vpn_config *out)
 {
-	struct vpn_config copy = *cfg;
+	struct vpn_priv *vp = priv;
+	int ret = vpn_compile(&vp->net, vp->members, vp->n, node_id, out);
+
+	if (!ret)
+		out->revision = revision;
+	return ret;
+}
+
+static int vpn_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out)
+{
+	struct vpn_config cfg;
 	Netfn__VpnSection *pb = NULL;
+	int ret = vpn_config(priv, node_id, revision, &cfg);
+
+	if (ret)
+		return ret;
+	ret = conv_vpn_to_pb(&cfg, &pb);
+	vpn_config_free(&cfg);
+	*out = ret ? NULL : &pb->base;
+	return ret;
+}
+
+static void vpn_attach(Netfn__NodeConfig *cfg, ProtobufCMessage *pb)
+{
+	cfg->vpn = (Netfn__VpnSection *)pb;
+}
+
+static void vpn_pb_free(ProtobufCMessage *pb)
+{
+	conv_vpn_pb_free((Netfn__VpnSection *)pb);
+}
+
+/* ---- firewall ---- */
+
+/* A network's policies with their parsed rules, as fw_compile_prepare takes them. */
+struct fw_load {
+	struct store *s;
+	const struct st_network *net;
+	size_t n, cap;
+	struct fw_policy_spec *v;
+	struct fw_rule_spec *rules; /* of the policy being read */
+	size_t n_rules, cap_rules;
+	int64_t policy_id;
+};
+
+static int load_rule(void *ctx, const struct st_fw_rule *r)
+{
+	struct fw_load *l = ctx;
+	struct fw_policy_spec *p = &l->v[l->n - 1];
+	struct fw_rule_text t = {.id = (uint64_t)r->id,
+	                         .direction = r->direction,
+	                         .protocol = r->protocol,
+	                         .src = r->src,
+	                         .dst = r->dst,
+	                         .dst_port = r->dst_port,
+	                         .action = r->action,
+	                         .rate = r->rate,
+	                         .log_prefix = r->log_prefix};
+	struct fw_rule_spec *rules = (struct fw_rule_spec *)p->rules;
+	struct fw_error err;
+
+	if (p->n_rules == l->cap_rules) {
+		size_t cap = l->cap_rules ? l->cap_rules * 2 : 8;
+
+		rules = realloc(rules, cap * sizeof(*rules));
+		if (!rules)
+			return -ENOMEM;
+		p->rules = rules;
+		l->cap_rules = cap;
+	}
+	/* Only what parsed is ever stored; anything else is damage to the file. */
+	if (fw_rule_parse(&t, &rules[p->n_rules], &err)) {
+		nf_err("network %s: policy %s: stored rule %" PRId64
+		       " does not parse: %s '%.64s' %s",
+		       l->net->name, p->name, r->id, err.field, err.value, err.reason);
+		return -EIO;
+	}
+	p->n_rules++;
+	return 0;
+}
+
+static int load_policy(void *ctx, const struct st_fw_policy *sp)
+{
+	struct fw_load *l = ctx;
+	struct fw_policy_spec *p;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct fw_policy_spec *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	p = &l->v[l->n++];
+	memset(p, 0, sizeof(*p));
+	p->id = sp->id;
+	snprintf(p->name, sizeof(p->name), "%s", sp->name);
+	p->n_selector = sp->n_selector < FW_MAX_LABELS ? sp->n_selector : FW_MAX_LABELS;
+	for (size_t i = 0; i < p->n_selector; i++) {
+		snprintf(p->selector[i].key, FW_NAME_MAX, "%s", sp->selector[i].key);
+		snprintf(p->selector[i].value, FW_NAME_MAX, "%s", sp->selector[i].value);
+	}
+	p->default_deny = sp->default_deny;
+	p->block_ssh = sp->block_ssh;
+	l->cap_rules = 0;
+	return l->s->ops->fw_rule_list(l->s, sp->id, load_rule, l);
+}
+
+static int fw_open(struct store *s, const struct netctx *nc, void **priv)
+{
+	struct fw_load l = {.s = s, .net = &nc->net};
+	struct fw_member *members = NULL;
+	struct fw_compiler *fc = NULL;
+	int ret;
+
+	ret = s->ops->fw_policy_list(s, nc->net.id, load_policy, &l);
+	if (ret)
+		goto cleanup;
+	members = calloc(nc->nodes.n ? nc->nodes.n : 1, sizeof(*members));
+	if (!members) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nc->nodes.n; i++) {
+		const struct st_node *n = &nc->nodes.v[i];
+		struct fw_member *m = &members[i];
+
+		m->id = n->id;
+		m->address.s_addr = n->overlay_addr;
+		m->n_labels = n->n_labels < FW_MAX_LABELS ? n->n_labels : FW_MAX_LABELS;
+		for (size_t k = 0; k < m->n_labels; k++) {
+			snprintf(m->labels[k].key, FW_NAME_MAX, "%s", n->labels[k].key);
+			snprintf(m->labels[k].value, FW_NAME_MAX, "%s", n->labels[k].value);
+		}
+	}
+	ret = fw_compile_prepare(l.v, l.n, members, nc->nodes.n, nc->net.port, &fc);
+	if (!ret)
+		*priv = fc;
+cleanup:
+	for (size_t i = 0; i < l.n; i++)
+		free((void *)l.v[i].rules);
+	free(l.v);
+	free(members);
+	return ret;
+}
+
+static int fw_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out)
+{
+	struct fw_config cfg;
+	Netfn__FirewallSection *pb = NULL;
+	int ret = fw_compile_node(priv, node_id, &cfg);
+
+	if (ret)
+		return ret;
+	cfg.revision = revision;
+	ret = conv_fw_to_pb(&cfg, &pb);
+	fw_config_free(&cfg);
+	*out = ret ? NULL : &pb->base;
+	return ret;
+}
+
+static void fw_attach(Netfn__NodeConfig *cfg, ProtobufCMessage *pb)
+{
+	cfg->firewall = (Netfn__FirewallSection *)pb;
+}
+
+static void fw_pb_free(ProtobufCMessage *pb)
+{
+	conv_fw_pb_free((Netfn__FirewallSection *)pb);
+}
+
+static void fw_close(void *priv)
+{
+	fw_compile_free(priv);
+}
+
+/* ---- the driver ---- */
+
+static const struct compile_fn fns[] = {
+    {"vpn", vpn_open, vpn_build, vpn_attach, vpn_pb_free, vpn_close},
+    {"firewall", fw_open, fw_build, fw_attach, fw_pb_free, fw_close},
+};
+
+#define N_FNS (sizeof(fns) / sizeof(fns[0]))
+
+/* Opens every function on nc; priv[i] is fns[i]'s. */
+static int open_all(struct store *s, const struct netctx *nc, void *priv[N_FNS])
+{
+	int ret = 0;
+
+	memset(priv, 0, N_FNS * sizeof(priv[0]));
+	for (size_t i = 0; i < N_FNS && !ret; i++)
+		ret = fns[i].open(s, nc, &priv[i]);
+	return ret;
+}
+
+static void close_all(void *priv[N_FNS])
+{
+	for (size_t i = 0; i < N_FNS; i++)
+		if (priv[i])
+			fns[i].close(priv[i]);
+}
+
+/* BLAKE2b of function f's section for node_id, built at revision 0. */
+static int section_hash(const struct compile_fn *f, void *priv, int64_t node_id,
+                        uint8_t hash[ST_HASH_LEN])
+{
+	ProtobufCMessage *pb = NULL;
 	uint8_t *buf = NULL;
 	size_t len;
 	int ret;
 
-	copy.revision = 0;
-	ret = conv_vpn_to_pb(&copy, &pb);
+	ret = f->build(priv, node_id, 0, &pb);
 	if (ret)
 		return ret;
-	ret = nf_pb_pack(&pb->base, &buf, &len);
+	ret = nf_pb_pack(pb, &buf, &len);
 	if (!ret)
 		crypto_generichash(hash, ST_HASH_LEN, buf, len, NULL, 0);
 	free(buf);
-	conv_vpn_pb_free(pb);
+	f->pb_free(pb);
 	return ret;
+}
+
+/* Bumps node's section of f when its hash changed; *bumped says whether it did. */
+static int update_section(struct store *s, const struct compile_fn *f, void *priv,
+                          const struct st_node *node, bool *bumped)
+{
+	uint8_t hash[ST_HASH_LEN];
+	struct st_section sec;
+	int ret;
+
+	*bumped = false;
+	ret = section_hash(f, priv, node->id, hash);
+	if (ret)
+		return ret;
+	ret = s->ops->section_get(s, node->id, f->name, &sec);
+	if (ret == -ENOENT) {
+		memset(&sec, 0, sizeof(sec));
+		sec.node_id = node->id;
+		snprintf(sec.function, sizeof(sec.function), "%s", f->name);
+	} else if (ret) {
+		return ret;
+	} else if (memcmp(sec.hash, hash, ST_HASH_LEN) == 0) {
+		return 0;
+	}
+	ret = s->ops->next_revision(s, &sec.desired_rev);
+	if (ret)
+		return ret;
+	memcpy(sec.hash, hash, ST_HASH_LEN);
+	ret = s->ops->section_put(s, &sec);
+	if (ret)
+		return ret;
+	nf_debug("node %s: %s desired revision %" PRIu64, node->name, f->name, sec.desired_rev);
+	*bumped = true;
+	return 0;
 }
 
 int compile_network(struct store *s, int64_t network_id, struct idvec *changed)
 {
-	struct nodevec nodes = {0};
-	struct vpn_member *members = NULL;
-	struct vpn_network net;
+	struct netctx nc;
+	void *priv[N_FNS] = {0};
 	int ret;
 
-	ret = load(s, network_id, &net, &members, &nodes);
-	if (ret)
-		goto cleanup;
-	for (size_t i = 0; i < nodes.n; i++) {
-		struct vpn_config cfg;
-		struct st_section sec;
-		uint8_t hash[ST_HASH_LEN];
+	ret = netctx_load(s, network_id, &nc);
+	if (!ret)
+		ret = open_all(s, &nc, priv);
+	for (size_t i = 0; i < nc.nodes.n && !ret; i++) {
+		bool any = false;
 
-		ret = vpn_compile(&net, members, nodes.n, nodes.v[i].id, &cfg);
-		if (ret)
-			goto cleanup;
-		ret = section_hash(&cfg, hash);
-		vpn_config_free(&cfg);
-		if (ret)
-			goto cleanup;
-		ret = s->ops->section_get(s, nodes.v[i].id, "vpn", &sec);
-		if (ret == -ENOENT) {
-			memset(&sec, 0, sizeof(sec));
-			sec.node_id = nodes.v[i].id;
-			strcpy(sec.function, "vpn");
-		} else if (ret) {
-			goto cleanup;
-		} else if (memcmp(sec.hash, hash, ST_HASH_LEN) == 0) {
-			continue;
+		for (size_t f = 0; f < N_FNS && !ret; f++) {
+			bool bumped;
+
+			ret = update_section(s, &fns[f], priv[f], &nc.nodes.v[i], &bumped);
+			any |= bumped;
 		}
-		ret = s->ops->next_revision(s, &sec.desired_rev);
-		if (ret)
-			goto cleanup;
-		memcpy(sec.hash, hash, ST_HASH_LEN);
-		ret = s->ops->section_put(s, &sec);
-		if (ret)
-			goto cleanup;
-		if (changed && (ret = idvec_push(changed, nodes.v[i].id)))
-			goto cleanup;
+		if (!ret && any && changed)
+			ret = idvec_push(changed, nc.nodes.v[i].id);
 	}
-	ret = 0;
-cleanup:
-	free(members);
-	free(nodes.v);
+	close_all(priv);
+	free(nc.nodes.v);
 	return ret;
 }
 
 int compile_node_vpn(struct store *s, const struct st_node *node, struct vpn_config *out)
 {
-	struct nodevec nodes = {0};
-	struct vpn_member *members = NULL;
-	struct vpn_network net;
+	struct netctx nc;
 	struct st_section sec;
+	void *priv = NULL;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	ret = s->ops->section_get(s, node->id, "vpn", &sec);
-	if (ret)
-		return ret;
-	ret = load(s, node->network_id, &net, &members, &nodes);
 	if (!ret)
-		ret = vpn_compile(&net, members, nodes.n, node->id, out);
+		ret = netctx_load(s, node->network_id, &nc);
+	else
+		memset(&nc, 0, sizeof(nc));
+	if (!ret)
+		ret = vpn_open(s, &nc, &priv);
+	if (!ret)
+		ret = vpn_config(priv, node->id, sec.desired_rev, out);
+	vpn_close(priv);
+	free(nc.nodes.v);
+	return ret;
+}
+
+int compile_node_firewall(struct store *s, const struct st_node *node, struct fw_config *out)
+{
+	struct netctx nc;
+	struct st_section sec;
+	void *priv = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = s->ops->section_get(s, node->id, "firewall", &sec);
+	if (!ret)
+		ret = netctx_load(s, node->network_id, &nc);
+	else
+		memset(&nc, 0, sizeof(nc));
+	if (!ret)
+		ret = fw_open(s, &nc, &priv);
+	if (!ret)
+		ret = fw_compile_node(priv, node->id, out);
 	if (!ret)
 		out->revision = sec.desired_rev;
-	free(members);
-	free(nodes.v);
+	fw_close(priv);
+	free(nc.nodes.v);
 	return ret;
 }
 
 int compile_node_config(struct store *s, const struct st_node *node, Netfn__NodeConfig **out)
 {
 	Netfn__NodeConfig *cfg = NULL;
-	struct st_network net;
-	struct vpn_config vpn;
+	struct netctx nc;
+	void *priv = NULL;
 	int ret;
 
-	ret = s->ops->network_get_id(s, node->network_id, &net);
+	*out = NULL;
+	ret = netctx_load(s, node->network_id, &nc);
 	if (ret)
-		return ret;
-	ret = compile_node_vpn(s, node, &vpn);
-	if (ret)
-		return ret;
+		goto cleanup;
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg) {
 		ret = -ENOMEM;
@@ -197,19 +490,37 @@ int compile_node_config(struct store *s, const struct st_node *node, Netfn__Node
 	}
 	netfn__node_config__init(cfg);
 	cfg->name = strdup(node->name);
-	cfg->network = strdup(net.name);
+	cfg->network = strdup(nc.net.name);
 	if (!cfg->name || !cfg->network) {
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	ret = conv_vpn_to_pb(&vpn, &cfg->vpn);
-	if (ret)
-		goto cleanup;
+	/* Each function's section at its desired revision; a function the
+	 * node has no section of yet is left out, and the agent keeps what
+	 * it has for it. */
+	for (size_t f = 0; f < N_FNS; f++) {
+		ProtobufCMessage *pb = NULL;
+		struct st_section sec;
+
+		ret = s->ops->section_get(s, node->id, fns[f].name, &sec);
+		if (ret == -ENOENT)
+			continue;
+		if (!ret)
+			ret = fns[f].open(s, &nc, &priv);
+		if (!ret)
+			ret = fns[f].build(priv, node->id, sec.desired_rev, &pb);
+		if (priv)
+			fns[f].close(priv);
+		priv = NULL;
+		if (ret)
+			goto cleanup;
+		fns[f].attach(cfg, pb);
+	}
 	*out = cfg;
 	cfg = NULL;
 cleanup:
-	vpn_config_free(&vpn);
 	compile_config_free(cfg);
+	free(nc.nodes.v);
 	return ret;
 }
 
@@ -222,5 +533,6 @@ void compile_config_free(Netfn__NodeConfig *cfg)
 	if (cfg->network != protobuf_c_empty_string)
 		free(cfg->network);
 	conv_vpn_pb_free(cfg->vpn);
+	conv_fw_pb_free(cfg->firewall);
 	free(cfg);
 }

@@ -1,27 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-node compiler driver: turns the stored network and its nodes into
- * each node's sections, bumps a node's desired revision only when its section
- * really changed (by hash), and builds the NodeConfig sent to an agent.
+ * The per-node compiler driver: turns the stored network, its nodes and its
+ * firewall policies into each node's sections (one per network function:
+ * vpn, firewall), bumps a node's desired revision of a function only when
+ * that section really changed (by hash), and builds the NodeConfig sent to
+ * an agent.
  */
 #ifndef NETFN_CONTROLLER_COMPILE_H
 #define NETFN_CONTROLLER_COMPILE_H
 
 #include "controller/ctl.h"
+#include "netfns/firewall/fw.h"
 #include "netfns/vpn/vpn.h"
 #include "proto/netfn.pb-c.h"
 
 /*
- * Recompiles every node of network_id; inside a store transaction. Nodes
- * whose section changed get a new desired revision and are appended to
- * changed (when not NULL).
+ * Recompiles every function's section of every node of network_id; inside a
+ * store transaction. Each section that changed gets a new desired revision;
+ * nodes with any changed section are appended to changed (when not NULL).
  */
 int compile_network(struct store *s, int64_t network_id, struct idvec *changed);
 
 /* Compiles node's vpn section at its desired revision into out. */
 int compile_node_vpn(struct store *s, const struct st_node *node, struct vpn_config *out);
 
-/* Builds the NodeConfig for node (free with compile_config_free). */
+/* Compiles node's firewall section at its desired revision into out. */
+int compile_node_firewall(struct store *s, const struct st_node *node, struct fw_config *out);
+
+/*
+ * Builds the NodeConfig for node, each function's section at its desired
+ * revision; functions the node has no section of are left out (free with
+ * compile_config_free).
+ */
 int compile_node_config(struct store *s, const struct st_node *node, Netfn__NodeConfig **out);
 
 /* Frees what compile_node_config built; accepts NULL. */

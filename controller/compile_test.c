@@ -2,7 +2,10 @@
 /*
  * Unit tests of the compiler driver against a real SQLite store in a temp
  * dir: revisions bump only for nodes whose section changed, and a hub
- * network named before its hub joins compiles once the hub is there.
+ * network named before its hub joins compiles once the hub is there. The
+ * firewall: every node has a section (empty when no policy selects it),
+ * selectors follow label changes and joins with no policy edit, and only the
+ * nodes whose firewall section changed get a new firewall revision.
  */
 #include "controller/compile.h"
 #include "tests/check.h"
@@ -32,11 +35,134 @@ static int64_t add_node(struct store *s, int64_t net, const char *name, const ch
 	return n.id;
 }
 
-static uint64_t rev(struct store *s, int64_t node)
+static uint64_t rev_of(struct store *s, int64_t node, const char *function)
 {
 	struct st_section sec;
 
-	return s->ops->section_get(s, node, "vpn", &sec) == 0 ? sec.desired_rev : 0;
+	return s->ops->section_get(s, node, function, &sec) == 0 ? sec.desired_rev : 0;
+}
+
+static uint64_t rev(struct store *s, int64_t node)
+{
+	return rev_of(s, node, "vpn");
+}
+
+static uint64_t fwrev(struct store *s, int64_t node)
+{
+	return rev_of(s, node, "firewall");
+}
+
+static void set_label(struct store *s, int64_t node, const char *key, const char *value)
+{
+	struct st_node n;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	n.n_labels = 0;
+	if (key) {
+		snprintf(n.labels[0].key, ST_NAME_MAX, "%s", key);
+		snprintf(n.labels[0].value, ST_NAME_MAX, "%s", value);
+		n.n_labels = 1;
+	}
+	CHECK(s->ops->node_update(s, &n) == 0);
+}
+
+static bool changed_is(const struct idvec *iv, size_t n, const int64_t *ids)
+{
+	if (iv->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (iv->v[i] != ids[i])
+			return false;
+	return true;
+}
+
+/* Node db (role=db) takes tcp/5432 from role=web; a and b start unlabelled. */
+static void test_firewall(struct store *s, int64_t net, int64_t a, int64_t b, int64_t db)
+{
+	struct idvec changed = {0};
+	struct st_fw_policy pol = {.network_id = net, .default_deny = true, .created = 1};
+	struct st_fw_rule rule = {0};
+	struct st_node ndb;
+	struct fw_config fw;
+	uint64_t va = rev(s, a), vb = rev(s, b), vdb = rev(s, db);
+	uint64_t fa = fwrev(s, a), fb = fwrev(s, b), fdb = fwrev(s, db);
+
+	/* Every node has a firewall section already, empty. */
+	CHECK(fa && fb && fdb);
+	CHECK(s->ops->node_get_id(s, db, &ndb) == 0);
+	CHECK(compile_node_firewall(s, &ndb, &fw) == 0 && fw.n_rules == 0 && !fw.default_deny);
+	CHECK(fw.revision == fdb && fw.wg_port == 51820);
+	fw_config_free(&fw);
+
+	strcpy(pol.name, "dbpol");
+	pol.n_selector = 1;
+	strcpy(pol.selector[0].key, "role");
+	strcpy(pol.selector[0].value, "db");
+	strcpy(rule.direction, "in");
+	strcpy(rule.protocol, "tcp");
+	strcpy(rule.src, "role=web");
+	strcpy(rule.dst_port, "5432");
+	strcpy(rule.action, "accept");
+	CHECK(s->ops->begin(s) == 0);
+	set_label(s, db, "role", "db");
+	CHECK(s->ops->fw_policy_insert(s, &pol) == 0);
+	rule.policy_id = pol.id;
+	CHECK(s->ops->fw_rule_insert(s, &rule) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	/* Only db's firewall changed; no vpn section moved. */
+	CHECK(changed_is(&changed, 1, (int64_t[]){db}));
+	CHECK(fwrev(s, db) > fdb && fwrev(s, a) == fa && fwrev(s, b) == fb);
+	CHECK(rev(s, a) == va && rev(s, b) == vb && rev(s, db) == vdb);
+	fdb = fwrev(s, db);
+	CHECK(compile_node_firewall(s, &ndb, &fw) == 0);
+	CHECK(fw.revision == fdb && fw.n_rules == 1 && fw.default_deny && fw.keep_ssh);
+	CHECK(fw.rules[0].id == (uint64_t)rule.id && !fw.rules[0].src_any &&
+	      fw.rules[0].n_src == 0);
+	CHECK(strcmp(fw.rules[0].policy, "dbpol") == 0);
+	fw_config_free(&fw);
+	idvec_free(&changed);
+
+	/* b becomes role=web: db's section follows with no policy edit; b's own does not move. */
+	CHECK(s->ops->begin(s) == 0);
+	set_label(s, b, "role", "web");
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 1, (int64_t[]){db}));
+	CHECK(fwrev(s, db) > fdb && fwrev(s, b) == fb && rev(s, b) == vb);
+	fdb = fwrev(s, db);
+	CHECK(compile_node_firewall(s, &ndb, &fw) == 0 && fw.n_rules == 1);
+	CHECK(fw.rules[0].n_src == 1 && fw.rules[0].src[0].len == 32);
+	struct st_node nb;
+	CHECK(s->ops->node_get_id(s, b, &nb) == 0);
+	CHECK(fw.rules[0].src[0].addr.v4.s_addr == nb.overlay_addr);
+	fw_config_free(&fw);
+	idvec_free(&changed);
+
+	/* Recompiling with nothing changed bumps nothing. */
+	CHECK(s->ops->begin(s) == 0 && compile_network(s, net, &changed) == 0);
+	CHECK(s->ops->commit(s) == 0 && changed.n == 0);
+
+	/* The NodeConfig carries both sections at their revisions. */
+	Netfn__NodeConfig *cfg = NULL;
+	CHECK(compile_node_config(s, &ndb, &cfg) == 0 && cfg && cfg->vpn && cfg->firewall);
+	if (cfg && cfg->vpn && cfg->firewall) {
+		CHECK(cfg->vpn->revision == vdb && cfg->firewall->revision == fdb);
+		CHECK(cfg->firewall->default_deny && cfg->firewall->keep_ssh);
+		CHECK(cfg->firewall->n_rules == 1 && cfg->firewall->rules[0]->n_src == 1);
+	}
+	compile_config_free(cfg);
+	cfg = NULL;
+
+	/* The policy goes: db gets an empty section, which clears its table. */
+	CHECK(s->ops->begin(s) == 0 && s->ops->fw_policy_delete(s, pol.id) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 1, (int64_t[]){db}) && fwrev(s, db) > fdb);
+	CHECK(compile_node_config(s, &ndb, &cfg) == 0 && cfg && cfg->firewall);
+	if (cfg && cfg->firewall)
+		CHECK(cfg->firewall->n_rules == 0 && !cfg->firewall->default_deny &&
+		      cfg->firewall->revision == fwrev(s, db));
+	compile_config_free(cfg);
+	idvec_free(&changed);
+	(void)a;
 }
 
 int main(void)
@@ -66,6 +192,8 @@ int main(void)
 	CHECK(s->ops->commit(s) == 0);
 	ra = rev(s, a), rb = rev(s, b), rc = rev(s, c);
 	CHECK(ra && rb && rc);
+	/* Each (node, function) has its own revision. */
+	CHECK(fwrev(s, a) && fwrev(s, a) != ra);
 	idvec_free(&changed);
 
 	/* Nothing changed: nothing bumps. */
@@ -95,6 +223,8 @@ int main(void)
 		CHECK(seen == 1);
 	}
 	compile_config_free(cfg);
+
+	test_firewall(s, net.id, a, b, c);
 
 	/* A hub network named before its hub joins. */
 	struct st_network hub = {0};

@@ -27,6 +27,12 @@
 #define ST_KEY_LEN       32
 #define ST_FUNC_MAX      16
 #define ST_ERROR_MAX     256
+/* Firewall rule text fields; netfns/firewall/fw_compile.h bounds what it accepts to fit. */
+#define ST_FW_WORD_MAX  8    /* direction, protocol, action */
+#define ST_FW_ADDRS_MAX 2048 /* src, dst: space-separated CIDRs and selectors */
+#define ST_FW_PORTS_MAX 256
+#define ST_FW_RATE_MAX  24
+#define ST_FW_LOG_MAX   64
 
 struct st_label {
 	char key[ST_NAME_MAX];
@@ -102,6 +108,36 @@ struct st_audit {
 	char detail[256];
 };
 
+/* A firewall policy: selects the nodes of its network carrying all of selector's labels. */
+struct st_fw_policy {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_NAME_MAX];
+	size_t n_selector; /* 0: every node of the network */
+	struct st_label selector[ST_MAX_LABELS];
+	bool default_deny; /* inbound */
+	bool block_ssh;    /* with default_deny: tcp/22 is not kept open */
+	int64_t created;
+};
+
+/*
+ * One rule of a policy, as canonical text (fw_rule_parse reads it back).
+ * The id is global and never reused: agents report counters by it.
+ */
+struct st_fw_rule {
+	int64_t id;
+	int64_t policy_id;
+	uint32_t position; /* 1-based place in the policy */
+	char direction[ST_FW_WORD_MAX];
+	char protocol[ST_FW_WORD_MAX];
+	char src[ST_FW_ADDRS_MAX]; /* "" any */
+	char dst[ST_FW_ADDRS_MAX];
+	char dst_port[ST_FW_PORTS_MAX]; /* "" any */
+	char action[ST_FW_WORD_MAX];
+	char rate[ST_FW_RATE_MAX]; /* "" none */
+	char log_prefix[ST_FW_LOG_MAX];
+};
+
 struct store;
 
 typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
@@ -110,6 +146,8 @@ typedef int (*store_section_cb)(void *ctx, const struct st_section *s);
 typedef int (*store_join_token_cb)(void *ctx, const struct st_join_token *t);
 typedef int (*store_api_token_cb)(void *ctx, const struct st_api_token *t);
 typedef int (*store_audit_cb)(void *ctx, const struct st_audit *a);
+typedef int (*store_fw_policy_cb)(void *ctx, const struct st_fw_policy *p);
+typedef int (*store_fw_rule_cb)(void *ctx, const struct st_fw_rule *r);
 
 /* An engine: every operation of the interface. */
 struct store_ops {
@@ -160,6 +198,32 @@ struct store_ops {
 
 	int (*audit_add)(struct store *s, struct st_audit *a);
 	int (*audit_list)(struct store *s, uint32_t limit, store_audit_cb cb, void *ctx);
+
+	/* Firewall policies: unique by name in their network, deleted with it. */
+	int (*fw_policy_insert)(struct store *s, struct st_fw_policy *p);
+	int (*fw_policy_update)(struct store *s, const struct st_fw_policy *p);
+	/* Its rules go with it. */
+	int (*fw_policy_delete)(struct store *s, int64_t id);
+	int (*fw_policy_get)(struct store *s, int64_t network_id, const char *name,
+	                     struct st_fw_policy *out);
+	int (*fw_policy_get_id)(struct store *s, int64_t id, struct st_fw_policy *out);
+	/* Ordered by id; network_id 0: the policies of every network. */
+	int (*fw_policy_list)(struct store *s, int64_t network_id, store_fw_policy_cb cb,
+	                      void *ctx);
+
+	/*
+	 * Inserts r at r->position (1-based), moving the rules from there on
+	 * down one; position 0 or past the end appends. Sets r->id and
+	 * r->position.
+	 */
+	int (*fw_rule_insert)(struct store *s, struct st_fw_rule *r);
+	/* Rewrites r's fields; its policy and position stay. */
+	int (*fw_rule_update)(struct store *s, const struct st_fw_rule *r);
+	/* Deletes rule id, moving the rules after it up one. */
+	int (*fw_rule_delete)(struct store *s, int64_t id);
+	int (*fw_rule_get)(struct store *s, int64_t id, struct st_fw_rule *out);
+	/* Ordered by position. */
+	int (*fw_rule_list)(struct store *s, int64_t policy_id, store_fw_rule_cb cb, void *ctx);
 };
 
 /* Every engine's handle starts with its ops. */

@@ -115,6 +115,30 @@ static const struct migration {
         "CREATE INDEX join_tokens_network ON join_tokens (network_id);"
         "CREATE INDEX audit_time ON audit (time);",
     },
+    {
+        /* Policies go with their network, rules and selector labels with
+         * their policy; the UNIQUE keys index those cascades. Rule ids are
+         * AUTOINCREMENT and global: agents report counters by rule id, so an
+         * id must never come to name another rule. UNIQUE (policy_id,
+         * position) keeps a policy's order total. */
+        "firewall policies and rules",
+        "CREATE TABLE fw_policies ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, default_deny INTEGER NOT NULL, block_ssh INTEGER NOT NULL,"
+        " created INTEGER NOT NULL, UNIQUE (network_id, name));"
+        "CREATE TABLE fw_policy_labels ("
+        " policy_id INTEGER NOT NULL REFERENCES fw_policies (id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (policy_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE fw_rules ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " policy_id INTEGER NOT NULL REFERENCES fw_policies (id) ON DELETE CASCADE,"
+        " position INTEGER NOT NULL, direction TEXT NOT NULL, protocol TEXT NOT NULL,"
+        " src TEXT NOT NULL, dst TEXT NOT NULL, dst_port TEXT NOT NULL,"
+        " action TEXT NOT NULL, rate TEXT NOT NULL, log_prefix TEXT NOT NULL,"
+        " UNIQUE (policy_id, position));",
+    },
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -126,6 +150,10 @@ static const struct migration {
 #define JT_COLS  "seq, id, network_id, hash, expires, uses, uses_left, revoked, created"
 #define AT_COLS  "id, role, name, hash, revoked, created"
 #define AUD_COLS "id, time, actor, method, object, detail"
+#define FWP_COLS "id, network_id, name, default_deny, block_ssh, created"
+#define FWR_COLS                                                                                   \
+	"id, policy_id, position, direction, protocol, src, dst, dst_port, action, rate, "         \
+	"log_prefix"
 
 /* Statement ids, one line per record type rather than one per id. */
 /* clang-format off */
@@ -140,6 +168,10 @@ enum stmt_id {
 	S_JLABEL_DEL, S_JLABEL_ADD, S_JLABEL_GET,
 	S_AT_INSERT, S_AT_UPDATE, S_AT_GET, S_AT_GET_HASH, S_AT_LIST,
 	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_FWP_INSERT, S_FWP_UPDATE, S_FWP_DELETE, S_FWP_GET, S_FWP_GET_ID, S_FWP_LIST,
+	S_FWLABEL_DEL, S_FWLABEL_ADD, S_FWLABEL_GET,
+	S_FWR_INSERT, S_FWR_UPDATE, S_FWR_DELETE, S_FWR_GET, S_FWR_LIST, S_FWR_COUNT,
+	S_FWR_SHIFT, S_FWR_UNFLIP,
 	S_COUNT
 };
 /* clang-format on */
@@ -240,6 +272,48 @@ static const struct {
                                         "VALUES (?, ?, ?, ?, ?)"},
     [S_AUDIT_LIST] = {"list audit entries",
                       "SELECT " AUD_COLS " FROM audit ORDER BY id DESC LIMIT ?"},
+
+    [S_FWP_INSERT] = {"insert firewall policy",
+                      "INSERT INTO fw_policies (network_id, name, default_deny, block_ssh, "
+                      "created) VALUES (?, ?, ?, ?, ?)"},
+    [S_FWP_UPDATE] = {"update firewall policy",
+                      "UPDATE fw_policies SET name = ?, default_deny = ?, block_ssh = ? "
+                      "WHERE id = ?"},
+    [S_FWP_DELETE] = {"delete firewall policy", "DELETE FROM fw_policies WHERE id = ?"},
+    [S_FWP_GET] = {"get firewall policy",
+                   "SELECT " FWP_COLS " FROM fw_policies WHERE network_id = ? AND name = ?"},
+    [S_FWP_GET_ID] = {"get firewall policy by id",
+                      "SELECT " FWP_COLS " FROM fw_policies WHERE id = ?"},
+    [S_FWP_LIST] = {"list firewall policies",
+                    "SELECT " FWP_COLS " FROM fw_policies WHERE ?1 = 0 OR network_id = ?1 "
+                    "ORDER BY id"},
+    [S_FWLABEL_DEL] = {"clear firewall policy selector",
+                       "DELETE FROM fw_policy_labels WHERE policy_id = ?"},
+    [S_FWLABEL_ADD] = {"add firewall policy selector label",
+                       "INSERT INTO fw_policy_labels (policy_id, pos, key, value) "
+                       "VALUES (?, ?, ?, ?)"},
+    [S_FWLABEL_GET] = {"get firewall policy selector",
+                       "SELECT key, value FROM fw_policy_labels WHERE policy_id = ? "
+                       "ORDER BY pos"},
+    [S_FWR_INSERT] = {"insert firewall rule",
+                      "INSERT INTO fw_rules (policy_id, position, direction, protocol, src, "
+                      "dst, dst_port, action, rate, log_prefix) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [S_FWR_UPDATE] = {"update firewall rule",
+                      "UPDATE fw_rules SET direction = ?, protocol = ?, src = ?, dst = ?, "
+                      "dst_port = ?, action = ?, rate = ?, log_prefix = ? WHERE id = ?"},
+    [S_FWR_DELETE] = {"delete firewall rule", "DELETE FROM fw_rules WHERE id = ?"},
+    [S_FWR_GET] = {"get firewall rule", "SELECT " FWR_COLS " FROM fw_rules WHERE id = ?"},
+    [S_FWR_LIST] = {"list firewall rules",
+                    "SELECT " FWR_COLS " FROM fw_rules WHERE policy_id = ? ORDER BY position"},
+    [S_FWR_COUNT] = {"count firewall rules", "SELECT count(*) FROM fw_rules WHERE policy_id = ?"},
+    /* Moving rules by one happens in two steps, through negative
+     * positions: SQLite checks UNIQUE (policy_id, position) row by row, so
+     * a plain position + 1 could collide with the next row mid-update. */
+    [S_FWR_SHIFT] = {"move firewall rules", "UPDATE fw_rules SET position = -(position + ?3) "
+                                            "WHERE policy_id = ?1 AND position >= ?2"},
+    [S_FWR_UNFLIP] = {"move firewall rules back", "UPDATE fw_rules SET position = -position "
+                                                  "WHERE policy_id = ?1 AND position < 0"},
 };
 
 struct sq {
@@ -683,6 +757,8 @@ struct each {
 		store_join_token_cb join_token;
 		store_api_token_cb api_token;
 		store_audit_cb audit;
+		store_fw_policy_cb fw_policy;
+		store_fw_rule_cb fw_rule;
 	} cb;
 	void *ctx;
 };
@@ -1156,6 +1232,204 @@ static int sqlite_audit_list(struct store *s, uint32_t limit, store_audit_cb cb,
 	return sql(sq(s), S_AUDIT_LIST, ALL | FRESH, each_audit, &e, I(limit), END);
 }
 
+/* ---- firewall ---- */
+
+static int read_fw_policy(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_fw_policy *p = out;
+
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, 0);
+	p->network_id = sqlite3_column_int64(st, 1);
+	col_str(st, 2, p->name, sizeof(p->name));
+	p->default_deny = sqlite3_column_int(st, 3) != 0;
+	p->block_ssh = sqlite3_column_int(st, 4) != 0;
+	p->created = sqlite3_column_int64(st, 5);
+	return labels_get(q, S_FWLABEL_GET, p->id, p->selector, &p->n_selector);
+}
+
+static int sqlite_fw_policy_insert(struct store *s, struct st_fw_policy *p)
+{
+	struct sq *q = sq(s);
+	int64_t id;
+	int ret;
+
+	if (p->n_selector > ST_MAX_LABELS)
+		return -EINVAL;
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	ret = sql(q, S_FWP_INSERT, 0, NULL, NULL, I(p->network_id), T(p->name), I(p->default_deny),
+	          I(p->block_ssh), I(p->created), END);
+	id = sqlite3_last_insert_rowid(q->db);
+	if (!ret)
+		ret = labels_put(q, S_FWLABEL_DEL, S_FWLABEL_ADD, id, p->selector, p->n_selector);
+	ret = sp_end(q, ret);
+	if (!ret)
+		p->id = id;
+	return ret;
+}
+
+static int sqlite_fw_policy_update(struct store *s, const struct st_fw_policy *p)
+{
+	struct sq *q = sq(s);
+	int ret;
+
+	if (p->n_selector > ST_MAX_LABELS)
+		return -EINVAL;
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	ret = sql(q, S_FWP_UPDATE, CHANGE, NULL, NULL, T(p->name), I(p->default_deny),
+	          I(p->block_ssh), I(p->id), END);
+	if (!ret)
+		ret =
+		    labels_put(q, S_FWLABEL_DEL, S_FWLABEL_ADD, p->id, p->selector, p->n_selector);
+	return sp_end(q, ret);
+}
+
+static int sqlite_fw_policy_delete(struct store *s, int64_t id)
+{
+	/* Its selector and rules go with it (ON DELETE CASCADE). */
+	return sql(sq(s), S_FWP_DELETE, CHANGE, NULL, NULL, I(id), END);
+}
+
+static int sqlite_fw_policy_get(struct store *s, int64_t network_id, const char *name,
+                                struct st_fw_policy *out)
+{
+	return sql(sq(s), S_FWP_GET, ONE, read_fw_policy, out, I(network_id), TP(name, ST_NAME_MAX),
+	           END);
+}
+
+static int sqlite_fw_policy_get_id(struct store *s, int64_t id, struct st_fw_policy *out)
+{
+	return sql(sq(s), S_FWP_GET_ID, ONE, read_fw_policy, out, I(id), END);
+}
+
+static int each_fw_policy(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_fw_policy p;
+	int ret = read_fw_policy(q, st, &p);
+
+	return ret ? ret : e->cb.fw_policy(e->ctx, &p);
+}
+
+static int sqlite_fw_policy_list(struct store *s, int64_t network_id, store_fw_policy_cb cb,
+                                 void *ctx)
+{
+	struct each e = {.cb.fw_policy = cb, .ctx = ctx};
+
+	return sql(sq(s), S_FWP_LIST, ALL | FRESH, each_fw_policy, &e, I(network_id), END);
+}
+
+static int read_fw_rule(struct sq *q, sqlite3_stmt *st, void *out)
+{
+	struct st_fw_rule *r = out;
+
+	(void)q;
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->policy_id = sqlite3_column_int64(st, 1);
+	r->position = (uint32_t)sqlite3_column_int64(st, 2);
+	col_str(st, 3, r->direction, sizeof(r->direction));
+	col_str(st, 4, r->protocol, sizeof(r->protocol));
+	col_str(st, 5, r->src, sizeof(r->src));
+	col_str(st, 6, r->dst, sizeof(r->dst));
+	col_str(st, 7, r->dst_port, sizeof(r->dst_port));
+	col_str(st, 8, r->action, sizeof(r->action));
+	col_str(st, 9, r->rate, sizeof(r->rate));
+	col_str(st, 10, r->log_prefix, sizeof(r->log_prefix));
+	return 0;
+}
+
+/* Moves policy's rules at position from and after by delta (+1 or -1). */
+static int shift_rules(struct sq *q, int64_t policy_id, int64_t from, int64_t delta)
+{
+	int ret = sql(q, S_FWR_SHIFT, 0, NULL, NULL, I(policy_id), I(from), I(delta), END);
+
+	return ret ? ret : sql(q, S_FWR_UNFLIP, 0, NULL, NULL, I(policy_id), END);
+}
+
+static int sqlite_fw_rule_insert(struct store *s, struct st_fw_rule *r)
+{
+	struct sq *q = sq(s);
+	int64_t count = 0, pos = r->position;
+	int64_t id;
+	int ret;
+
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	ret = sql(q, S_FWR_COUNT, ONE, read_i64, &count, I(r->policy_id), END);
+	if (!ret && (pos == 0 || pos > count))
+		pos = count + 1;
+	else if (!ret)
+		ret = shift_rules(q, r->policy_id, pos, 1);
+	/* A policy that does not exist trips the foreign key: -ENOENT. */
+	if (!ret)
+		ret = sql(q, S_FWR_INSERT, 0, NULL, NULL, I(r->policy_id), I(pos), T(r->direction),
+		          T(r->protocol), T(r->src), T(r->dst), T(r->dst_port), T(r->action),
+		          T(r->rate), T(r->log_prefix), END);
+	id = sqlite3_last_insert_rowid(q->db);
+	ret = sp_end(q, ret);
+	if (!ret) {
+		r->id = id;
+		r->position = (uint32_t)pos;
+	}
+	return ret;
+}
+
+static int sqlite_fw_rule_update(struct store *s, const struct st_fw_rule *r)
+{
+	return sql(sq(s), S_FWR_UPDATE, CHANGE, NULL, NULL, T(r->direction), T(r->protocol),
+	           T(r->src), T(r->dst), T(r->dst_port), T(r->action), T(r->rate), T(r->log_prefix),
+	           I(r->id), END);
+}
+
+static int sqlite_fw_rule_delete(struct store *s, int64_t id)
+{
+	struct sq *q = sq(s);
+	struct st_fw_rule r;
+	int ret;
+
+	ret = run(q, S_SP_BEGIN);
+	if (ret)
+		return ret;
+	ret = sql(q, S_FWR_GET, ONE, read_fw_rule, &r, I(id), END);
+	if (!ret)
+		ret = sql(q, S_FWR_DELETE, CHANGE, NULL, NULL, I(id), END);
+	if (!ret)
+		ret = shift_rules(q, r.policy_id, (int64_t)r.position + 1, -1);
+	return sp_end(q, ret);
+}
+
+static int sqlite_fw_rule_get(struct store *s, int64_t id, struct st_fw_rule *out)
+{
+	return sql(sq(s), S_FWR_GET, ONE, read_fw_rule, out, I(id), END);
+}
+
+static int each_fw_rule(struct sq *q, sqlite3_stmt *st, void *arg)
+{
+	struct each *e = arg;
+	struct st_fw_rule *r = malloc(sizeof(*r)); /* 4.5 KiB, off the stack of a nested walk */
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	read_fw_rule(q, st, r);
+	ret = e->cb.fw_rule(e->ctx, r);
+	free(r);
+	return ret;
+}
+
+static int sqlite_fw_rule_list(struct store *s, int64_t policy_id, store_fw_rule_cb cb, void *ctx)
+{
+	struct each e = {.cb.fw_rule = cb, .ctx = ctx};
+
+	return sql(sq(s), S_FWR_LIST, ALL | FRESH, each_fw_rule, &e, I(policy_id), END);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -1194,4 +1468,15 @@ const struct store_ops store_sqlite_ops = {
     .api_token_list = sqlite_api_token_list,
     .audit_add = sqlite_audit_add,
     .audit_list = sqlite_audit_list,
+    .fw_policy_insert = sqlite_fw_policy_insert,
+    .fw_policy_update = sqlite_fw_policy_update,
+    .fw_policy_delete = sqlite_fw_policy_delete,
+    .fw_policy_get = sqlite_fw_policy_get,
+    .fw_policy_get_id = sqlite_fw_policy_get_id,
+    .fw_policy_list = sqlite_fw_policy_list,
+    .fw_rule_insert = sqlite_fw_rule_insert,
+    .fw_rule_update = sqlite_fw_rule_update,
+    .fw_rule_delete = sqlite_fw_rule_delete,
+    .fw_rule_get = sqlite_fw_rule_get,
+    .fw_rule_list = sqlite_fw_rule_list,
 };

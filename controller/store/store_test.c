@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit tests of the SQLite store: every record type through create, read,
- * list, update and delete; unique keys and rollback; the revision counter;
+ * list, update and delete (firewall rules also through their ordering);
+ * unique keys and rollback; the revision counter;
  * schema migrations from a frozen version-1 file and refusal of a newer one;
  * two handles racing for a single-use join token; durability across
  * close and reopen. Each test works in its own mkdtemp directory; no root.
@@ -536,6 +537,147 @@ static void test_audit(void)
 	store_close(s);
 }
 
+static int64_t rule_ids[16];
+static int n_rule_ids;
+
+static int collect_rule(void *ctx, const struct st_fw_rule *r)
+{
+	(void)ctx;
+	CHECK(r->position == (uint32_t)n_rule_ids + 1); /* listed by position, no gaps */
+	if (n_rule_ids < 16)
+		rule_ids[n_rule_ids++] = r->id;
+	return 0;
+}
+
+static int list_rules(struct store *s, int64_t policy_id)
+{
+	n_rule_ids = 0;
+	CHECK(s->ops->fw_rule_list(s, policy_id, collect_rule, NULL) == 0);
+	return n_rule_ids;
+}
+
+static int count_policies(void *ctx, const struct st_fw_policy *p)
+{
+	return count_cb(ctx, p);
+}
+
+static struct st_fw_rule make_rule(int64_t policy_id, uint32_t position, const char *src)
+{
+	struct st_fw_rule r = {.policy_id = policy_id, .position = position};
+
+	snprintf(r.direction, sizeof(r.direction), "in");
+	snprintf(r.protocol, sizeof(r.protocol), "tcp");
+	snprintf(r.src, sizeof(r.src), "%s", src);
+	snprintf(r.dst_port, sizeof(r.dst_port), "80,443");
+	snprintf(r.action, sizeof(r.action), "accept");
+	return r;
+}
+
+static void test_firewall(void)
+{
+	struct store *s = open_store();
+	struct st_network net = make_network("prod"), other = make_network("dev");
+	struct st_fw_policy p = {.default_deny = true, .created = 77}, got;
+	struct st_fw_rule r1, r2, r3, r4, rgot;
+	int n;
+
+	CHECK(s->ops->network_insert(s, &net) == 0);
+	CHECK(s->ops->network_insert(s, &other) == 0);
+	p.network_id = net.id;
+	snprintf(p.name, sizeof(p.name), "web");
+	p.n_selector = 2;
+	snprintf(p.selector[0].key, ST_NAME_MAX, "role");
+	snprintf(p.selector[0].value, ST_NAME_MAX, "web");
+	snprintf(p.selector[1].key, ST_NAME_MAX, "env");
+	snprintf(p.selector[1].value, ST_NAME_MAX, "prod");
+	CHECK(s->ops->fw_policy_insert(s, &p) == 0 && p.id > 0);
+	CHECK(s->ops->fw_policy_get(s, net.id, "web", &got) == 0);
+	CHECK(memcmp(&got, &p, sizeof(got)) == 0);
+	CHECK(s->ops->fw_policy_get_id(s, p.id, &got) == 0 && got.n_selector == 2);
+	CHECK(strcmp(got.selector[1].value, "prod") == 0);
+	CHECK(s->ops->fw_policy_get(s, other.id, "web", &got) == -ENOENT);
+	CHECK(s->ops->fw_policy_get_id(s, 999, &got) == -ENOENT);
+
+	/* Unique by name within a network only; a network must exist. */
+	struct st_fw_policy dup = p, elsewhere = p, orphan = p;
+	CHECK(s->ops->fw_policy_insert(s, &dup) == -EEXIST);
+	elsewhere.network_id = other.id;
+	elsewhere.n_selector = 0;
+	CHECK(s->ops->fw_policy_insert(s, &elsewhere) == 0 && elsewhere.id > p.id);
+	orphan.network_id = 999;
+	snprintf(orphan.name, sizeof(orphan.name), "orphan");
+	CHECK(s->ops->fw_policy_insert(s, &orphan) == -ENOENT);
+	orphan.network_id = net.id;
+	orphan.n_selector = ST_MAX_LABELS + 1;
+	CHECK(s->ops->fw_policy_insert(s, &orphan) == -EINVAL);
+	n = 0;
+	CHECK(s->ops->fw_policy_list(s, net.id, count_policies, &n) == 0 && n == 1);
+	n = 0;
+	CHECK(s->ops->fw_policy_list(s, 0, count_policies, &n) == 0 && n == 2);
+
+	/* Update replaces flags and selector. */
+	p.block_ssh = true;
+	p.n_selector = 1;
+	CHECK(s->ops->fw_policy_update(s, &p) == 0);
+	CHECK(s->ops->fw_policy_get_id(s, p.id, &got) == 0);
+	CHECK(got.block_ssh && got.default_deny && got.n_selector == 1);
+	CHECK(raw_int("SELECT count(*) FROM fw_policy_labels") == 1);
+	dup.id = 999;
+	CHECK(s->ops->fw_policy_update(s, &dup) == -ENOENT);
+
+	/* Rules: appended, inserted in front and in the middle, ids stable. */
+	r1 = make_rule(p.id, 0, "10.0.0.0/8");
+	CHECK(s->ops->fw_rule_insert(s, &r1) == 0 && r1.id > 0 && r1.position == 1);
+	r2 = make_rule(p.id, 99, "role=db"); /* past the end: appended */
+	CHECK(s->ops->fw_rule_insert(s, &r2) == 0 && r2.position == 2);
+	r3 = make_rule(p.id, 1, "");
+	CHECK(s->ops->fw_rule_insert(s, &r3) == 0 && r3.position == 1);
+	r4 = make_rule(p.id, 2, "192.0.2.0/24 role=web,env=prod");
+	CHECK(s->ops->fw_rule_insert(s, &r4) == 0 && r4.position == 2);
+	CHECK(list_rules(s, p.id) == 4);
+	CHECK(rule_ids[0] == r3.id && rule_ids[1] == r4.id && rule_ids[2] == r1.id &&
+	      rule_ids[3] == r2.id);
+	CHECK(s->ops->fw_rule_get(s, r4.id, &rgot) == 0);
+	CHECK(memcmp(&rgot, &r4, sizeof(rgot)) == 0);
+	struct st_fw_rule bad = make_rule(999, 0, "");
+	CHECK(s->ops->fw_rule_insert(s, &bad) == -ENOENT);
+
+	/* Update rewrites fields, not the place. */
+	snprintf(r1.action, sizeof(r1.action), "drop");
+	snprintf(r1.rate, sizeof(r1.rate), "10/second");
+	r1.position = 4;
+	CHECK(s->ops->fw_rule_update(s, &r1) == 0);
+	CHECK(s->ops->fw_rule_get(s, r1.id, &rgot) == 0);
+	CHECK(strcmp(rgot.action, "drop") == 0 && strcmp(rgot.rate, "10/second") == 0);
+	CHECK(rgot.position == 3);
+	bad.id = 999;
+	CHECK(s->ops->fw_rule_update(s, &bad) == -ENOENT);
+
+	/* Delete closes the gap; a new rule never reuses an old id. */
+	CHECK(s->ops->fw_rule_delete(s, r4.id) == 0);
+	CHECK(s->ops->fw_rule_delete(s, r4.id) == -ENOENT);
+	CHECK(list_rules(s, p.id) == 3);
+	CHECK(rule_ids[0] == r3.id && rule_ids[1] == r1.id && rule_ids[2] == r2.id);
+	CHECK(s->ops->fw_rule_delete(s, r3.id) == 0);
+	CHECK(list_rules(s, p.id) == 2 && rule_ids[0] == r1.id);
+	struct st_fw_rule r5 = make_rule(p.id, 0, "");
+	CHECK(s->ops->fw_rule_insert(s, &r5) == 0 && r5.id > r4.id && r5.position == 3);
+
+	/* Rules and selector go with their policy, policies with their network. */
+	CHECK(s->ops->fw_policy_delete(s, p.id) == 0);
+	CHECK(s->ops->fw_policy_delete(s, p.id) == -ENOENT);
+	CHECK(s->ops->fw_rule_get(s, r1.id, &rgot) == -ENOENT);
+	CHECK(raw_int("SELECT count(*) FROM fw_rules") == 0);
+	CHECK(raw_int("SELECT count(*) FROM fw_policy_labels") == 0);
+	struct st_fw_rule r6 = make_rule(elsewhere.id, 0, "");
+	CHECK(s->ops->fw_rule_insert(s, &r6) == 0);
+	CHECK(s->ops->network_delete(s, other.id) == 0);
+	CHECK(s->ops->fw_policy_get_id(s, elsewhere.id, &got) == -ENOENT);
+	CHECK(raw_int("SELECT count(*) FROM fw_rules") == 0);
+	CHECK(raw_int("SELECT count(*) FROM fw_policies") == 0);
+	store_close(s);
+}
+
 static void test_transactions(void)
 {
 	struct store *s = open_store();
@@ -594,7 +736,7 @@ static void test_revisions(void)
 	int v = 0;
 
 	CHECK(s->ops->schema_version(s, &v) == 0);
-	CHECK(v == 2);
+	CHECK(v == 3);
 	for (int i = 0; i < 10; i++) {
 		CHECK(s->ops->begin(s) == 0);
 		CHECK(s->ops->next_revision(s, &r) == 0);
@@ -658,12 +800,13 @@ static void test_migrations(void)
 	struct st_network got;
 	char *fresh = NULL, *migrated = NULL;
 	uint64_t r = 0;
-	int v = 0;
+	int v = 0, pols = 0;
 
 	s = open_store();
 	store_close(s);
 	fresh = schema_of();
 	CHECK(fresh != NULL && strstr(fresh, "nodes.network_id INTEGER 1 0 -") != NULL);
+	CHECK(fresh != NULL && strstr(fresh, "fw_rules.position INTEGER 1 0 -") != NULL);
 	db_remove();
 
 	/* A version-1 file with data, as an older controller left it. */
@@ -673,9 +816,10 @@ static void test_migrations(void)
 	               "UPDATE meta SET value = 41 WHERE key = 'revision';") == SQLITE_OK);
 	CHECK(raw_int("PRAGMA user_version") == 1);
 	s = open_store();
-	CHECK(s->ops->schema_version(s, &v) == 0 && v == 2);
+	CHECK(s->ops->schema_version(s, &v) == 0 && v == 3);
 	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.mtu == 1420);
 	CHECK(got.hub_name[0] == '\0'); /* the column step 2 added */
+	CHECK(s->ops->fw_policy_list(s, 0, count_policies, &pols) == 0 && pols == 0); /* step 3 */
 	CHECK(s->ops->begin(s) == 0);
 	CHECK(s->ops->next_revision(s, &r) == 0 && r == 42);
 	CHECK(s->ops->commit(s) == 0);
@@ -693,7 +837,7 @@ static void test_migrations(void)
 	/* Reopening a current file changes nothing. */
 	s = open_store();
 	store_close(s);
-	CHECK(raw_int("PRAGMA user_version") == 2);
+	CHECK(raw_int("PRAGMA user_version") == 3);
 
 	/* A file from a newer build is refused and left as it was. */
 	CHECK(raw_exec("PRAGMA user_version = 99") == SQLITE_OK);
@@ -816,8 +960,9 @@ static void test_token_race(void)
 int main(void)
 {
 	static void (*const tests[])(void) = {
-	    test_networks,     test_nodes,     test_sections,   test_tokens, test_audit,
-	    test_transactions, test_revisions, test_migrations, test_file,   test_token_race,
+	    test_networks,   test_nodes,    test_sections,     test_tokens,
+	    test_audit,      test_firewall, test_transactions, test_revisions,
+	    test_migrations, test_file,     test_token_race,
 	};
 
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {

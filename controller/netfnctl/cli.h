@@ -61,6 +61,7 @@ extern const struct cli_noun cli_noun_apitoken;
 extern const struct cli_noun cli_noun_node;
 extern const struct cli_noun cli_noun_status;
 extern const struct cli_noun cli_noun_audit;
+extern const struct cli_noun cli_noun_firewall;
 
 /* A string for a protobuf-c field: the generated structs want char *, never NULL. */
 static inline char *cli_str(const char *s)

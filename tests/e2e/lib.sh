@@ -474,6 +474,178 @@ ping_mesh() {
 	log "all $(($# * ($# - 1))) ordered pairs of {$*} ping over the overlay"
 }
 
+# ---- firewall ----------------------------------------------------------------
+
+# fw_applied NAME: the firewall revision NAME's agent reports applied (0: none yet).
+fw_applied() {
+	node_field "$1" '.sections.firewall.applied_revision // 0'
+}
+
+# fw_converged NAME [AFTER]: NAME is online and its firewall section is applied
+# at the desired revision, which is newer than AFTER (default 0), with no error.
+fw_converged() {
+	local j
+	j=$(node_json "$1") || return 1
+	jq -e --argjson after "${2:-0}" '.status == "online" and
+		(.sections.firewall // {}) as $f | ($f.desired_revision // 0) > $after and
+		$f.applied_revision == $f.desired_revision and ($f.error // "") == ""' \
+		<<<"$j" >/dev/null || {
+		jq -c '{status, firewall: .sections.firewall}' <<<"$j"
+		return 1
+	}
+}
+
+# fw_mark NAME...: remembers each node's applied firewall revision, for fw_wait.
+declare -A NF_FW_MARK=()
+fw_mark() {
+	local name
+	for name in "$@"; do
+		NF_FW_MARK[$name]=$(fw_applied "$name") || fail "cannot read $name's firewall revision"
+	done
+}
+
+# fw_wait NAME [SECONDS]: waits until NAME has applied, without error, a
+# firewall revision newer than the one fw_mark saw (any, without a mark);
+# fails at once if NAME's agent exits meanwhile.
+fw_wait() {
+	local name=$1 secs=${2:-60} mark=${NF_FW_MARK[$1]:-0}
+	wait_for "$secs" "node $name to apply a firewall revision newer than $mark" \
+		_fw_converged_or_dead "$name" "$mark"
+	agent_alive "$name" || fail "agent $name exited: $(tail -n 5 "$NF_LOGS/agent-$name.log")"
+	NF_FW_MARK[$name]=$(fw_applied "$name")
+	log "  $name: firewall revision ${NF_FW_MARK[$name]} applied"
+}
+
+_fw_converged_or_dead() {
+	! agent_alive "$1" || fw_converged "$1" "$2"
+}
+
+# fw_change NODES CMD...: runs CMD (a netfnctl call that must succeed), then
+# waits until every node in NODES (space-separated) has applied a newer
+# firewall revision.
+fw_change() {
+	local nodes=$1 name
+	shift
+	# shellcheck disable=SC2086 # a list of names
+	fw_mark $nodes
+	assert_ok "$(printf '%q ' "${@:2}")" "$@"
+	for name in $nodes; do
+		fw_wait "$name"
+	done
+}
+
+# fw_table NAME: the agent's nftables table on VM NAME (inet netfn), as nft lists it.
+fw_table() {
+	vm_exec "$1" nft list table inet netfn
+}
+
+# fw_table_has NAME STRING: VM NAME's inet netfn table mentions STRING (a word,
+# e.g. an address or a port).
+fw_table_has() {
+	local t
+	t=$(fw_table "$1" 2>&1) || {
+		echo "$t"
+		return 1
+	}
+	grep -qwF -- "$2" <<<"$t" || {
+		echo "'$2' not in $1's table inet netfn"
+		return 1
+	}
+}
+
+# fw_apply_ms NAME REVISION: the X.Y of the agent's last "firewall revision N
+# applied: R rules in X.Y ms" log line for REVISION (empty when none).
+fw_apply_ms() {
+	sed -nE "s/.*firewall revision $2 applied: [0-9]+ rules in ([0-9.]+) ms.*/\1/p" \
+		"$NF_LOGS/agent-$1.log" | tail -n 1
+}
+
+# fw_rules POLICY: the policy's rules, with counters, as one JSON array.
+fw_rules() {
+	local j
+	j=$(nfctl --json firewall rule list "$1") || return 1
+	jq -c 'if type == "array" then . else .rules end' <<<"$j"
+}
+
+# fw_rule_id POLICY JQ_CONDITION: the id of the policy's first rule for which
+# the condition holds, e.g. '.dst_port == "8081"'.
+fw_rule_id() {
+	local r
+	r=$(fw_rules "$1") || return 1
+	jq -er "[.[] | select($2)][0].id" <<<"$r" || {
+		echo "no rule of $1 with $2 in: $r"
+		return 1
+	}
+}
+
+# fw_counter POLICY ID [FIELD]: the rule's packets (or FIELD) counter.
+fw_counter() {
+	local r
+	r=$(fw_rules "$1") || return 1
+	jq -er --arg id "$2" --arg f "${3:-packets}" \
+		'[.[] | select((.id | tostring) == $id)][0][$f] // error("no rule \($id)")' <<<"$r"
+}
+
+# fw_counter_atleast POLICY ID N [FIELD]: the counter has reached N (for wait_for).
+fw_counter_atleast() {
+	local v
+	v=$(fw_counter "$1" "$2" "${4:-packets}") || return 1
+	((v >= $3)) || {
+		echo "rule $2 of $1: ${4:-packets} $v < $3"
+		return 1
+	}
+}
+
+# vm_listen NAME PORT: a TCP listener on PORT on every address of VM NAME (ncat:
+# keeps accepting, discards what it reads); waits until it listens.
+vm_listen() {
+	ip netns exec "$(vm_ns "$1")" ncat -lk --recv-only -p "$2" </dev/null >/dev/null \
+		2>>"$NF_LOGS/ncat-$1.log" &
+	wait_for 10 "a TCP listener on $1 port $2" _listening "$1" "$2"
+}
+
+_listening() {
+	vm_exec "$1" ss -Hltn "sport = :$2" | grep -q LISTEN
+}
+
+# tcp_probe NAME ADDR PORT [SECONDS]: one TCP connect from VM NAME to ADDR:PORT;
+# prints "open", "refused" (a reset or ICMP unreachable came back), "timeout"
+# (no answer within SECONDS, default 3) or "error(STATUS): MESSAGE".
+tcp_probe() {
+	local out rc=0
+	# shellcheck disable=SC2016 # $0 and $1 of the inner bash
+	out=$(ip netns exec "$(vm_ns "$1")" timeout -k 1 "${4:-3}" \
+		bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>&1) || rc=$?
+	case $rc in
+	0) echo open ;;
+	124 | 137) echo timeout ;;
+	*)
+		case $out in
+		*refused*) echo refused ;;
+		*) echo "error($rc): ${out//$'\n'/ }" ;;
+		esac
+		;;
+	esac
+}
+
+# tcp_expect NAME ADDR PORT RESULT [SECONDS]: tcp_probe gives RESULT (for wait_for).
+tcp_expect() {
+	local got
+	got=$(tcp_probe "$1" "$2" "$3" "${5:-3}")
+	[[ $got == "$4" ]] || {
+		echo "$1 -> $2:$3: $got, expected $4"
+		return 1
+	}
+}
+
+# assert_tcp NAME ADDR PORT RESULT WHAT: one probe must give RESULT.
+assert_tcp() {
+	local got
+	got=$(tcp_probe "$1" "$2" "$3")
+	[[ $got == "$4" ]] || fail "$5: TCP $1 -> $2:$3 gave '$got', expected '$4'"
+	log "  $1 -> $2:$3: $got ($5)"
+}
+
 # ---- cleanup ---------------------------------------------------------------
 
 _diagnose() {
@@ -482,12 +654,14 @@ _diagnose() {
 		echo "==== controller view"
 		nfctl --json node list 2>&1 | head -c 20000
 		nfctl --json network list 2>&1 | head -c 5000
+		nfctl --json firewall policy list 2>&1 | head -c 20000
 		for name in "${NF_VMS[@]}"; do
 			ns=${NF_VM_NS[$name]}
 			echo "==== $name ($ns)"
 			ip -n "$ns" -br addr 2>&1
 			ip -n "$ns" route 2>&1
 			timeout 5 ip netns exec "$ns" wg show "${NF_VM_IF[$name]}" 2>&1
+			! command -v nft >/dev/null || timeout 5 ip netns exec "$ns" nft list ruleset 2>&1
 		done
 	} >"$NF_LOGS/diag.txt" 2>&1 || true
 }

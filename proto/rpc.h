@@ -15,7 +15,7 @@
  *   apitoken.create ApiTokenCreate -> TokenCreated
  *   apitoken.list Empty -> ApiTokenList    apitoken.revoke IdRef -> Empty
  *   audit.list AuditListRequest -> AuditList
-  *   status NodeListRequest -> NodeList (with sections)
+ *   status NodeListRequest -> NodeList (with sections)
  *   firewall.policy.create FwPolicy -> FwPolicy (rules may be given at once)
  *   firewall.policy.list NodeListRequest -> FwPolicyList (network filter)
  *   firewall.policy.show NameRef -> FwPolicy (rules with counters)

@@ -18,6 +18,7 @@
 
 #include "agent/state.h"
 #include "netfns/common/log.h"
+#include "proto/rpc.h"
 
 /*
  * A revision that failed is tried again when the controller sends it again,
@@ -51,6 +52,8 @@ struct reconcile {
 	Netfn__NodeConfig *saved;
 	/* The last config received, kept while one of its sections failed. */
 	Netfn__NodeConfig *pending;
+	/* CLOCK_MONOTONIC ns when the config being applied arrived; 0: unknown. */
+	uint64_t received_ns;
 };
 
 static int64_t now_ms(void)
@@ -212,7 +215,8 @@ static void persist(struct reconcile *rc, const Netfn__NodeConfig *cfg, const bo
 }
 
 /* Applies one function's section when it is due; true when it was tried. */
-static bool apply_one(struct fn_slot *s, const Netfn__NodeConfig *cfg, bool *took, int *failed)
+static bool apply_one(struct fn_slot *s, const Netfn__NodeConfig *cfg, uint64_t received_ns,
+                      bool *took, int *failed)
 {
 	const ProtobufCMessage *sec = section_of(s, cfg);
 	bool named;
@@ -237,8 +241,16 @@ static bool apply_one(struct fn_slot *s, const Netfn__NodeConfig *cfg, bool *too
 	memset(&s->error, 0, sizeof(s->error));
 	ret = s->fn->apply(s->priv, sec, &s->error);
 	if (ret == 0) {
-		nf_info("node %s network %s: %s revision %" PRIu64 " applied (was %" PRIu64 ")",
-		        cfg->name, cfg->network, s->fn->name, rev, s->applied);
+		/* Timed from the frame's arrival: decrypt, decode, validate, apply. */
+		if (received_ns)
+			nf_info("node %s network %s: %s revision %" PRIu64 " applied (was %" PRIu64
+			        "), %.1f ms after the config arrived",
+			        cfg->name, cfg->network, s->fn->name, rev, s->applied,
+			        (double)(nf_monotonic_ns() - received_ns) / 1e6);
+		else
+			nf_info("node %s network %s: %s revision %" PRIu64 " applied (was %" PRIu64
+			        ")",
+			        cfg->name, cfg->network, s->fn->name, rev, s->applied);
 		s->applied = rev;
 		s->failed = 0;
 		s->retry_ms = 0;
@@ -272,7 +284,7 @@ static int apply_all(struct reconcile *rc, const Netfn__NodeConfig *cfg, bool sa
 
 	*failed = 0;
 	for (size_t i = 0; i < rc->n; i++) {
-		if (apply_one(&rc->slots[i], cfg, &took[i], failed))
+		if (apply_one(&rc->slots[i], cfg, rc->received_ns, &took[i], failed))
 			tried++;
 		changed |= took[i];
 	}
@@ -290,12 +302,15 @@ static bool any_failed(const struct reconcile *rc)
 	return false;
 }
 
-int reconcile_apply(struct reconcile *rc, const Netfn__NodeConfig *cfg)
+int reconcile_apply(struct reconcile *rc, const Netfn__NodeConfig *cfg, uint64_t received_ns)
 {
 	int failed;
 	int tried;
 
+	rc->received_ns = received_ns;
+
 	tried = apply_all(rc, cfg, true, &failed);
+	rc->received_ns = 0;
 	if (tried > 0) {
 		config_free(&rc->pending);
 		if (any_failed(rc)) {

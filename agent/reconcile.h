@@ -88,9 +88,11 @@ int reconcile_restore(struct reconcile *rc, const uint8_t *buf, size_t len);
 /*
  * Applies every section of cfg newer than what its function has applied (a
  * failed revision is retried only after a delay that grows per failure).
- * Returns how many sections it tried, or -errno.
+ * Returns how many sections it tried, or -errno. received_ns (CLOCK_MONOTONIC,
+ * 0 if unknown) is when the config's frame arrived: each apply is logged with
+ * the time since then, which is what "received to in the kernel" means.
  */
-int reconcile_apply(struct reconcile *rc, const Netfn__NodeConfig *cfg);
+int reconcile_apply(struct reconcile *rc, const Netfn__NodeConfig *cfg, uint64_t received_ns);
 
 /*
  * Tries again the failed sections of the last config received whose retry

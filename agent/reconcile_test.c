@@ -139,19 +139,19 @@ static void test_apply(struct agent_state *st)
 	CHECK(fake.opens == 1);
 
 	config(&cfg, &vpn, 1, "10.0.0.2/24");
-	CHECK(reconcile_apply(rc, &cfg) == 1);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 1);
 	CHECK(reconcile_applied(rc, "vpn") == 1);
 	CHECK(fake.last_rev == 1);
 	CHECK(saved_revision(st, addr, sizeof(addr)) == 1);
 	CHECK(strcmp(addr, "10.0.0.2/24") == 0);
 
 	/* The same revision again: nothing to do. */
-	CHECK(reconcile_apply(rc, &cfg) == 0);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 0);
 	CHECK(fake.applies == 1);
 
 	/* A section that fails: the function stays at 1, the saved config too. */
 	config(&cfg, &vpn, 3, "bad");
-	CHECK(reconcile_apply(rc, &cfg) == 1);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 1);
 	CHECK(reconcile_applied(rc, "vpn") == 1);
 	CHECK(reconcile_failed(rc, "vpn") == 3);
 	CHECK(saved_revision(st, addr, sizeof(addr)) == 1);
@@ -167,21 +167,21 @@ static void test_apply(struct agent_state *st)
 	CHECK(req.n_peers == 1);
 
 	/* Sent again at once, the failed revision waits for its retry delay... */
-	CHECK(reconcile_apply(rc, &cfg) == 0);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 0);
 	CHECK(fake.applies == 2);
 	/* ...and is tried again once it passed. */
 	usleep(1100 * 1000);
-	CHECK(reconcile_apply(rc, &cfg) == 1);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 1);
 	CHECK(fake.applies == 3);
-	CHECK(reconcile_apply(rc, &cfg) == 0);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 0);
 
 	/* A config without the section changes nothing. */
 	cfg.vpn = NULL;
-	CHECK(reconcile_apply(rc, &cfg) == 0);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 0);
 
 	/* A newer good revision clears the error. */
 	config(&cfg, &vpn, 4, "10.0.0.9/24");
-	CHECK(reconcile_apply(rc, &cfg) == 1);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 1);
 	CHECK(reconcile_applied(rc, "vpn") == 4);
 	CHECK(reconcile_failed(rc, "vpn") == 0);
 	CHECK(saved_revision(st, addr, sizeof(addr)) == 4);
@@ -192,7 +192,7 @@ static void test_apply(struct agent_state *st)
 
 	/* An older revision (say, from a restored controller) is ignored. */
 	config(&cfg, &vpn, 2, "10.0.0.2/24");
-	CHECK(reconcile_apply(rc, &cfg) == 0);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 0);
 	CHECK(reconcile_applied(rc, "vpn") == 4);
 
 	/*
@@ -202,7 +202,7 @@ static void test_apply(struct agent_state *st)
 	CHECK(reconcile_retry(rc) == 0);
 	transient_failures = 1;
 	config(&cfg, &vpn, 5, "10.0.0.5/24");
-	CHECK(reconcile_apply(rc, &cfg) == 1);
+	CHECK(reconcile_apply(rc, &cfg, 0) == 1);
 	CHECK(reconcile_failed(rc, "vpn") == 5);
 	CHECK(reconcile_status(rc, &req) == 0);
 	CHECK(strcmp(req.sections[0]->error_object, "vpn") == 0); /* defaulted */

@@ -511,7 +511,7 @@ static void idle_pause(struct session *s)
 }
 
 static int apply_config(struct session *s, const struct agent_enrollment *enr, struct reconcile *rc,
-                        const Netfn__NodeConfig *cfg)
+                        const Netfn__NodeConfig *cfg, uint64_t received_ns)
 {
 	unsigned held;
 
@@ -520,7 +520,7 @@ static int apply_config(struct session *s, const struct agent_enrollment *enr, s
 		nf_warn("node %s network %s: the controller sent the config of node %s network "
 		        "%s; applying it anyway",
 		        enr->name, enr->network, cfg->name, cfg->network);
-	return reconcile_apply(rc, cfg);
+	return reconcile_apply(rc, cfg, received_ns);
 }
 
 /* The controller's heartbeat, defaulted and clamped. */
@@ -600,9 +600,9 @@ int session_run(struct session *s, const struct agent_enrollment *enr, struct re
 		}
 		memset(&s->rl_refused, 0, sizeof(s->rl_refused));
 		heartbeat = heartbeat_of(reply);
-		if (reply->config)
-			tried = apply_config(s, enr, rc, reply->config);
-		else
+		if (reply->config) {
+			tried = apply_config(s, enr, rc, reply->config, st.received_ns);
+		} else
 			nf_debug("node %s network %s: heartbeat", s->node, s->network);
 		netfn__sync_reply__free_unpacked(reply, NULL);
 		if (tried == 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const status_names[] = {
     [NETFN__STATUS__OK] = "OK",
@@ -157,6 +158,14 @@ int nf_rpc_dial_now(const char *url, const char *ca_file, nng_socket *out)
 	return dial(url, ca_file, 0, out);
 }
 
+uint64_t nf_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t next_request_id(void)
 {
 	static uint64_t id;
@@ -189,6 +198,7 @@ static int exchange(nng_socket sock, const uint8_t *buf, size_t len, int timeout
 		              nng_strerror(rv));
 		return rv == NNG_ETIMEDOUT ? -ETIMEDOUT : rv == NNG_ECLOSED ? -ECANCELED : -EIO;
 	}
+	st->received_ns = nf_monotonic_ns();
 	*reply_len = nng_msg_len(msg);
 	*reply = malloc(*reply_len ? *reply_len : 1);
 	if (!*reply) {

@@ -43,6 +43,7 @@ struct nf_status {
 	int code;
 	char field[64];
 	char message[256];
+	uint64_t received_ns; /* CLOCK_MONOTONIC when the reply frame arrived; 0: none */
 };
 
 /* Sets a status; field may be NULL. Returns -EINVAL-like errno for code (for chaining). */
@@ -97,6 +98,9 @@ int nf_rpc_encode_response(uint64_t request_id, const struct nf_status *st,
  */
 ProtobufCMessage *nf_pb_unpack_strict(const ProtobufCMessageDescriptor *desc, size_t len,
                                       const uint8_t *data);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t nf_monotonic_ns(void);
 
 /* Packs any message into a malloc'd buffer. */
 int nf_pb_pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len);

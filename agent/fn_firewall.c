@@ -94,6 +94,19 @@ static int fw_fn_apply(void *priv, const ProtobufCMessage *section, struct recon
 			goto cleanup;
 		}
 	}
+	if (cfg.n_rules == 0 && !cfg.default_deny) {
+		/*
+		 * No policy selects this node: it gets no table at all, so a VM
+		 * without a firewall has no hooks of ours on its packet path.
+		 */
+		ret = fw_agent_teardown(ff->fa);
+		if (ret < 0)
+			snprintf(err->message, sizeof(err->message),
+			         "cannot remove table inet %s: %s", FW_TABLE, strerror(-ret));
+		else
+			ff->applied = false;
+		goto cleanup;
+	}
 	ret = fw_agent_apply(ff->fa, &cfg, err->message, sizeof(err->message), &bad_rule);
 	if (ret < 0) {
 		name_object(err, bad_rule);

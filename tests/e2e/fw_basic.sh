@@ -254,4 +254,7 @@ for p in 8080 8082 9000 9001; do
 	wait_for 20 "cli to connect to srv:$p after the policy was deleted" tcp_expect cli "$srv" "$p" open
 done
 assert_eq "$(nfctl --json firewall policy list | jq 'length')" 0 "policies after delete"
+# No policy selects srv any more: the agent removes its table, no hook of ours is left.
+no_table() { ! fw_table srv >/dev/null 2>&1; }
+wait_for 20 "srv's table inet netfn to be removed once no policy selects it" no_table
 ctl_check "the whole scenario"

@@ -56,7 +56,7 @@ struct reconcile_fn {
 	 * priv and valid until the next observe or close. May be NULL.
 	 */
 	int (*observe)(void *priv, Netfn__SyncRequest *req);
-	/* Removes what the function put in the system (--cleanup-on-exit). */
+	/* Removes what the function put in place, for --cleanup-on-exit. */
 	int (*teardown)(void *priv);
 	/* Frees priv, leaving the system as it is; accepts NULL. */
 	void (*close)(void *priv);

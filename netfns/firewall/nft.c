@@ -10,6 +10,7 @@
  * that ack has come and the socket is empty.
  */
 #include "netfns/firewall/nft.h"
+#include "netfns/kernel/nl.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -33,11 +34,9 @@
 #define ACK_TIMEOUT_MS 5000
 
 struct nft_sock {
-	struct mnl_socket *mnl;
-	uint32_t portid;
-	uint32_t seq;
-	size_t sndbuf; /* the send buffer asked for so far */
-	char *rbuf;    /* RECV_SIZE bytes */
+	struct nl_sock *nl; /* the socket, its port id and sequence numbers */
+	size_t sndbuf;      /* the send buffer asked for so far */
+	char *rbuf;         /* RECV_SIZE bytes */
 };
 
 struct nft_batch {
@@ -70,15 +69,15 @@ static void sock_buf(struct nft_sock *s, int force, int opt, size_t size)
 
 	/* The FORCE variant (CAP_NET_ADMIN, which nftables needs anyway) passes rmem_max/wmem_max.
 	 */
-	if (setsockopt(mnl_socket_get_fd(s->mnl), SOL_SOCKET, force, &v, sizeof(v)) < 0)
-		setsockopt(mnl_socket_get_fd(s->mnl), SOL_SOCKET, opt, &v, sizeof(v));
+	if (setsockopt(mnl_socket_get_fd(s->nl->mnl), SOL_SOCKET, force, &v, sizeof(v)) < 0)
+		setsockopt(mnl_socket_get_fd(s->nl->mnl), SOL_SOCKET, opt, &v, sizeof(v));
 }
 
 int nft_sock_open(struct nft_sock **out)
 {
 	struct nft_sock *s = NULL;
 	socklen_t vlen = sizeof(int);
-	int one = 1, v = 0;
+	int v = 0;
 	int ret = 0;
 
 	s = calloc(1, sizeof(*s));
@@ -89,21 +88,15 @@ int nft_sock_open(struct nft_sock **out)
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	s->mnl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!s->mnl || mnl_socket_bind(s->mnl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
+	/* Extended acks and capped acks (errors without a copy of the refused message). */
+	ret = nl_sock_open(NETLINK_NETFILTER, &s->nl);
+	if (ret < 0)
 		goto cleanup;
-	}
-	/* Best effort: without them errors still come, only without the kernel's text. */
-	mnl_socket_setsockopt(s->mnl, NETLINK_EXT_ACK, &one, sizeof(one));
-	/* Errors without a copy of the refused message: many errors must not fill the queue. */
-	mnl_socket_setsockopt(s->mnl, NETLINK_CAP_ACK, &one, sizeof(one));
 	sock_buf(s, SO_RCVBUFFORCE, SO_RCVBUF, RCVBUF_SIZE);
 	/* What the kernel gave by default (it reports twice what was asked): only ever raised. */
-	if (getsockopt(mnl_socket_get_fd(s->mnl), SOL_SOCKET, SO_SNDBUF, &v, &vlen) == 0 && v > 0)
+	if (getsockopt(mnl_socket_get_fd(s->nl->mnl), SOL_SOCKET, SO_SNDBUF, &v, &vlen) == 0 &&
+	    v > 0)
 		s->sndbuf = (size_t)v / 2;
-	s->portid = mnl_socket_get_portid(s->mnl);
-	s->seq = (uint32_t)random();
 	*out = s;
 	s = NULL;
 cleanup:
@@ -115,8 +108,7 @@ void nft_sock_close(struct nft_sock *s)
 {
 	if (!s)
 		return;
-	if (s->mnl)
-		mnl_socket_close(s->mnl);
+	nl_sock_close(s->nl);
 	free(s->rbuf);
 	free(s);
 }
@@ -178,7 +170,7 @@ int nft_batch_new(struct nft_sock *s, struct nft_batch **out)
 		nft_batch_free(b);
 		return ret;
 	}
-	b->begin = s ? ++s->seq : 1;
+	b->begin = s ? ++s->nl->seq : 1;
 	nlh = nftnl_batch_begin(b->buf, b->begin);
 	b->len = NLMSG_ALIGN(nlh->nlmsg_len);
 	*out = b;
@@ -207,7 +199,7 @@ struct nlmsghdr *nft_batch_add(struct nft_batch *b, uint16_t type, uint16_t fami
 	b->cookies[b->n++] = cookie;
 	b->cur = b->len;
 	if (b->s)
-		b->s->seq = nlh->nlmsg_seq;
+		b->s->nl->seq = nlh->nlmsg_seq;
 	return nlh;
 }
 
@@ -292,7 +284,7 @@ static void on_answers(struct acks *a, const char *buf, size_t len)
 
 	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		/* Only answers to this batch: its sequence numbers, from begin to end. */
-		if (nlh->nlmsg_pid != a->b->s->portid && nlh->nlmsg_pid != 0)
+		if (nlh->nlmsg_pid != a->b->s->nl->portid && nlh->nlmsg_pid != 0)
 			continue;
 		if (nlh->nlmsg_seq - a->b->begin > a->b->n + 1)
 			continue;
@@ -307,7 +299,7 @@ static void on_answers(struct acks *a, const char *buf, size_t len)
 static int read_acks(struct acks *a)
 {
 	struct nft_sock *s = a->b->s;
-	int fd = mnl_socket_get_fd(s->mnl);
+	int fd = mnl_socket_get_fd(s->nl->mnl);
 
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -379,10 +371,10 @@ int nft_batch_commit(struct nft_batch *b, nft_echo_cb echo, void *data, struct n
 	end = b->begin + 1 + (uint32_t)b->n;
 	nlh = nftnl_batch_end(b->buf + b->len, end);
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-	b->s->seq = end;
+	b->s->nl->seq = end;
 
 	sndbuf_fit(b->s, b->len);
-	sent = mnl_socket_sendto(b->s->mnl, b->buf, b->len);
+	sent = mnl_socket_sendto(b->s->nl->mnl, b->buf, b->len);
 	/* The end message is not part of the batch any more: a retry of commit must not repeat it.
 	 */
 	b->len -= NLMSG_ALIGN(nlh->nlmsg_len);
@@ -407,16 +399,16 @@ int nft_sock_dump(struct nft_sock *s, struct nlmsghdr *req, mnl_cb_t cb, void *d
 	int ret = 0;
 
 	req->nlmsg_flags |= NLM_F_DUMP;
-	req->nlmsg_seq = ++s->seq;
+	req->nlmsg_seq = ++s->nl->seq;
 	req->nlmsg_pid = 0;
-	if (mnl_socket_sendto(s->mnl, req, req->nlmsg_len) < 0)
+	if (mnl_socket_sendto(s->nl->mnl, req, req->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
 		const struct nlmsghdr *nlh;
 		ssize_t n;
 		int left;
 
-		n = recv(mnl_socket_get_fd(s->mnl), s->rbuf, RECV_SIZE, MSG_TRUNC);
+		n = recv(mnl_socket_get_fd(s->nl->mnl), s->rbuf, RECV_SIZE, MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The request/acknowledge loop shared by the netlink channels in this
- * directory. Each channel (rtnl.c for rtnetlink, wg_genl.c for the WireGuard
- * generic netlink family) owns its own nl_sock; this file only knows how to
+ * The netlink socket setup and request/acknowledge loop shared by the
+ * agent's netlink channels. Each channel (rtnl.c for rtnetlink, wg_genl.c for
+ * the WireGuard generic netlink family, netfns/firewall/nft.c for nftables,
+ * which sends batches with its own loop) owns its own nl_sock; this file only knows how to
  * send one request and read every reply until its ack or NLMSG_DONE, so that
  * a kernel error always comes back as -errno with the kernel's extended-ack
  * text kept for the log.

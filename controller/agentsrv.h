@@ -8,11 +8,13 @@
 #ifndef NETFN_CONTROLLER_AGENTSRV_H
 #define NETFN_CONTROLLER_AGENTSRV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "controller/ctl.h"
 #include "netfns/firewall/fw.h"
+#include "netfns/lb/lb.h"
 #include "netfns/vpn/vpn_agent.h"
 
 struct agentsrv;
@@ -39,6 +41,28 @@ int agentsrv_peer_stats(struct agentsrv *a, int64_t node_id, struct agentsrv_pee
  */
 void agentsrv_fw_counters(struct agentsrv *a, const uint64_t *ids, size_t n,
                           struct fw_counter *out);
+
+/* One backend of a load balancer as one hosting node last reported it. */
+struct agentsrv_lb_report {
+	int64_t host_node_id;
+	struct lb_report r;
+};
+
+/*
+ * Copies what every node last reported about load balancer lb_id's backends;
+ * *out is malloc'd (NULL with *n 0 when nothing). Accepts a NULL a.
+ */
+int agentsrv_lb_reports(struct agentsrv *a, uint64_t lb_id, struct agentsrv_lb_report **out,
+                        size_t *n);
+
+/*
+ * Whether node_id counts as live for the scheduler: a sync or enroll from it
+ * arrived within the last CTL_DEAD_BEATS heartbeats. For the first
+ * CTL_DEAD_BEATS heartbeats after the endpoint started every node counts as
+ * live (its agents have not had the time to call). ctx is the agentsrv;
+ * matches sched_alive_fn.
+ */
+bool agentsrv_alive(void *ctx, int64_t node_id);
 
 /* Stops the endpoint; accepts NULL. */
 void agentsrv_stop(struct agentsrv *a);

@@ -138,6 +138,58 @@ struct st_fw_rule {
 	char log_prefix[ST_FW_LOG_MAX];
 };
 
+/* Load balancers: an explicit backend. Addresses are IPv4, network byte order. */
+#define ST_LB_MAX_BACKENDS 64
+
+struct st_lb_backend {
+	uint32_t addr;
+	uint16_t port;
+	uint16_t weight; /* 1-100 */
+};
+
+/* A load balancer; unique by name in its network, deleted with it. */
+struct st_lb {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_NAME_MAX];
+	char protocol[8];   /* "tcp" | "udp" */
+	char algorithm[16]; /* "round-robin" | "random" | "source-hash" */
+	uint32_t vip;       /* an overlay address; 0: each hosting node's own address */
+	uint16_t port;
+	/* Selector backends, present when backend_port != 0 (no labels: every node). */
+	size_t n_backend_selector;
+	struct st_label backend_selector[ST_MAX_LABELS];
+	uint16_t backend_port;
+	uint16_t backend_weight;
+	size_t n_backends;
+	struct st_lb_backend backends[ST_LB_MAX_BACKENDS];
+	uint32_t hc_interval_ms; /* 0: no health checks */
+	uint32_t hc_timeout_ms;
+	uint32_t hc_rise;
+	uint32_t hc_fall;
+	uint16_t hc_port; /* 0: each backend's port */
+	size_t n_placement; /* nodes allowed to host the frontend; 0: any */
+	struct st_label placement[ST_MAX_LABELS];
+	uint32_t replicas;
+	int64_t created;
+};
+
+/*
+ * Where the scheduler put one replica (slot) of a placed object. kind names
+ * the object's table ("lb"; later "dns", "gateway", ...); the record goes
+ * with the object and is rewritten when the replica moves.
+ */
+#define ST_KIND_MAX 16
+
+struct st_placement {
+	char kind[ST_KIND_MAX];
+	int64_t object_id;
+	uint32_t slot;   /* 0 .. replicas-1 */
+	int64_t node_id; /* always a node that existed when placed */
+	int64_t since;   /* unix seconds */
+	char reason[128];
+};
+
 struct store;
 
 typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
@@ -148,6 +200,8 @@ typedef int (*store_api_token_cb)(void *ctx, const struct st_api_token *t);
 typedef int (*store_audit_cb)(void *ctx, const struct st_audit *a);
 typedef int (*store_fw_policy_cb)(void *ctx, const struct st_fw_policy *p);
 typedef int (*store_fw_rule_cb)(void *ctx, const struct st_fw_rule *r);
+typedef int (*store_lb_cb)(void *ctx, const struct st_lb *lb);
+typedef int (*store_placement_cb)(void *ctx, const struct st_placement *p);
 
 /* An engine: every operation of the interface. */
 struct store_ops {
@@ -224,6 +278,23 @@ struct store_ops {
 	int (*fw_rule_get)(struct store *s, int64_t id, struct st_fw_rule *out);
 	/* Ordered by position. */
 	int (*fw_rule_list)(struct store *s, int64_t policy_id, store_fw_rule_cb cb, void *ctx);
+
+	/* Load balancers: sets lb->id on insert. Delete also removes its placements. */
+	int (*lb_insert)(struct store *s, struct st_lb *lb);
+	int (*lb_update)(struct store *s, const struct st_lb *lb);
+	int (*lb_delete)(struct store *s, int64_t id);
+	int (*lb_get)(struct store *s, int64_t network_id, const char *name, struct st_lb *out);
+	int (*lb_get_id)(struct store *s, int64_t id, struct st_lb *out);
+	/* Ordered by id; network_id 0: the load balancers of every network. */
+	int (*lb_list)(struct store *s, int64_t network_id, store_lb_cb cb, void *ctx);
+
+	/* Placements: unique by (kind, object_id, slot); put inserts or replaces. */
+	int (*placement_put)(struct store *s, const struct st_placement *p);
+	int (*placement_delete)(struct store *s, const char *kind, int64_t object_id,
+	                        uint32_t slot);
+	/* Ordered by object_id, slot; object_id 0: every object of kind. */
+	int (*placement_list)(struct store *s, const char *kind, int64_t object_id,
+	                      store_placement_cb cb, void *ctx);
 };
 
 /* Every engine's handle starts with its ops. */

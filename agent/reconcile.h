@@ -68,6 +68,9 @@ extern const struct reconcile_fn reconcile_fn_vpn;
 /* The firewall function (fn_firewall.c). */
 extern const struct reconcile_fn reconcile_fn_firewall;
 
+/* The load balancer function (fn_lb.c). */
+extern const struct reconcile_fn reconcile_fn_lb;
+
 struct reconcile;
 
 /* Opens the driver with every function the agent knows; st NULL: nothing is persisted. */

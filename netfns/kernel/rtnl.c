@@ -549,3 +549,49 @@ int rtnl_list_routes(struct rtnl *rt, uint32_t ifindex, struct nf_prefix **out, 
 {
 	return dump(rt, RTM_GETROUTE, ifindex, on_route, out, n);
 }
+
+struct route_got {
+	uint32_t oif;
+	uint8_t type;
+};
+
+static int on_route_got(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_got *g = data;
+	struct attrs a;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	if (parse_attrs(nlh, sizeof(*rtm), RTA_MAX, &a) < 0 ||
+	    (a.tb[RTA_OIF] && get_u32(a.tb[RTA_OIF], &g->oif) < 0)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	g->type = rtm->rtm_type;
+	return MNL_CB_OK;
+}
+
+int rtnl_route_get(struct rtnl *rt, const struct nf_prefix *dst, uint32_t *oif, uint8_t *type)
+{
+	alignas(struct nlmsghdr) char buf[RTNL_MSG_SIZE];
+	struct route_got g = {0};
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ret;
+
+	/* Strict checking accepts a lookup of a whole address only. */
+	if (!valid_prefix(dst) || dst->len != addr_bytes(dst->family) * 8)
+		return -EINVAL;
+	nlh = put_header(buf, RTM_GETROUTE, 0);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)dst->family;
+	rtm->rtm_dst_len = dst->len;
+	mnl_attr_put(nlh, RTA_DST, (size_t)addr_bytes(dst->family), dst->addr.bytes);
+	ret = request(rt, nlh, on_route_got, &g);
+	if (ret < 0)
+		return ret;
+	*oif = g.oif;
+	*type = g.type;
+	return 0;
+}

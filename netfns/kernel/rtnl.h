@@ -83,6 +83,13 @@ int rtnl_del_route(struct rtnl *rt, uint32_t ifindex, const struct nf_prefix *ds
 int rtnl_list_routes(struct rtnl *rt, uint32_t ifindex, struct nf_prefix **out, size_t *n);
 
 /*
+ * Asks the kernel which route it would use to reach the host dst (a full
+ * length prefix): the link the packets leave through (*oif, 0 if none) and
+ * the route's type (*type, RTN_LOCAL when dst is one of this host's own).
+ */
+int rtnl_route_get(struct rtnl *rt, const struct nf_prefix *dst, uint32_t *oif, uint8_t *type);
+
+/*
  * Encoders: each writes one request into buf (RTNL_MSG_SIZE bytes) and
  * returns it, or NULL when an argument cannot be encoded (a name too long).
  * Sequence number and NLM_F_ACK are added by the sender.

@@ -12,6 +12,11 @@
  * not the revision that just failed), otherwise parked until a change wakes
  * it or the heartbeat passes. The reply carries every section; the agent
  * applies those newer than what it has.
+ *
+ * When each node's last authenticated enroll or sync arrived is kept in
+ * memory (monotonic clock): that is the scheduler's liveness. Memory, not
+ * the store: writing it would make every heartbeat a disk write, and a
+ * restarted controller gives every agent the time to call again anyway.
  */
 #include "controller/agentsrv.h"
 
@@ -21,16 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "controller/compile.h"
 #include "controller/server.h"
 #include "controller/validate.h"
 #include "netfns/common/log.h"
+#include "proto/conv_lb.h"
 #include "proto/rpc.h"
 
 #define AGENT_WORKERS    16
 #define MAX_PEER_STATS   65536
 #define MAX_FW_COUNTERS  65536
+#define MAX_LB_REPORTS   65536
 #define MAX_REPORTED_FNS 8 /* functions an agent reports; more than netfn has */
 
 /* What an agent reported applied, and failed, per function. */
@@ -52,13 +60,16 @@ struct parked {
 	struct parked *next;
 };
 
-/* The last peer statistics and firewall counters of one node. */
+/* The last contact, peer statistics, firewall counters and lb reports of one node. */
 struct stats {
 	int64_t node_id;
+	int64_t seen_ms; /* when its last enroll or sync arrived; 0: none yet */
 	size_t n;
 	struct agentsrv_peer *peers;
 	size_t n_counters;
 	struct fw_counter *counters; /* sorted by rule id */
+	size_t n_lb;
+	struct lb_report *lb;
 	struct stats *next;
 };
 
@@ -68,6 +79,7 @@ struct agentsrv {
 	struct parked *parked;
 	struct stats *stats;
 	uint64_t counter;
+	int64_t started_ms;
 };
 
 /* A request being handled: what the reply needs. */
@@ -78,7 +90,16 @@ struct req {
 	uint64_t counter;
 	uint64_t id;
 	struct nf_status st;
+	int64_t arrived_ms;
 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* An unsealed error, for frames we cannot open (the agent will not trust it). */
 static void reply_plain(struct srv_work *w, int code, const char *field, const char *msg)
@@ -145,10 +166,26 @@ static void set_counters(struct stats *s, const Netfn__SyncRequest *in)
 	s->n_counters = n;
 }
 
-static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequest *req)
+/* Keeps the per-backend reports of the node's lb section status, if it sent one. */
+static void set_lb_reports(struct stats *s, const Netfn__SyncRequest *in)
 {
-	Netfn__PeerStat **in = req->peers;
-	size_t n = req->n_peers;
+	free(s->lb);
+	s->lb = NULL;
+	s->n_lb = 0;
+	for (size_t i = 0; i < in->n_sections; i++) {
+		if (strcmp(in->sections[i]->function, "lb") != 0)
+			continue;
+		if (conv_lb_reports_from_pb(in->sections[i], &s->lb, &s->n_lb))
+			return;
+		if (s->n_lb > MAX_LB_REPORTS)
+			s->n_lb = MAX_LB_REPORTS;
+		return;
+	}
+}
+
+/* node_id's entry, made when missing; NULL without memory. */
+static struct stats *stats_of(struct agentsrv *a, int64_t node_id)
+{
 	struct stats *s;
 
 	for (s = a->stats; s && s->node_id != node_id; s = s->next)
@@ -156,12 +193,33 @@ static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequ
 	if (!s) {
 		s = calloc(1, sizeof(*s));
 		if (!s)
-			return;
+			return NULL;
 		s->node_id = node_id;
 		s->next = a->stats;
 		a->stats = s;
 	}
+	return s;
+}
+
+/* Records that a request of node_id arrived at arrived_ms. */
+static void set_seen(struct agentsrv *a, int64_t node_id, int64_t arrived_ms)
+{
+	struct stats *s = stats_of(a, node_id);
+
+	if (s && arrived_ms > s->seen_ms)
+		s->seen_ms = arrived_ms;
+}
+
+static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequest *req)
+{
+	Netfn__PeerStat **in = req->peers;
+	size_t n = req->n_peers;
+	struct stats *s = stats_of(a, node_id);
+
+	if (!s)
+		return;
 	set_counters(s, req);
+	set_lb_reports(s, req);
 	free(s->peers);
 	s->n = 0;
 	n = n > MAX_PEER_STATS ? MAX_PEER_STATS : n;
@@ -192,6 +250,7 @@ static void drop_stats(struct agentsrv *a, int64_t node_id)
 			*pp = s->next;
 			free(s->peers);
 			free(s->counters);
+			free(s->lb);
 			free(s);
 			return;
 		}
@@ -233,6 +292,64 @@ void agentsrv_fw_counters(struct agentsrv *a, const uint64_t *ids, size_t n, str
 			}
 		}
 	}
+}
+
+static int cmp_lb_report(const void *a, const void *b)
+{
+	const struct agentsrv_lb_report *x = a, *y = b;
+	uint32_t xa = ntohl(x->r.addr.s_addr), ya = ntohl(y->r.addr.s_addr);
+
+	if (x->host_node_id != y->host_node_id)
+		return x->host_node_id < y->host_node_id ? -1 : 1;
+	if (xa != ya)
+		return xa < ya ? -1 : 1;
+	return (x->r.port > y->r.port) - (x->r.port < y->r.port);
+}
+
+int agentsrv_lb_reports(struct agentsrv *a, uint64_t lb_id, struct agentsrv_lb_report **out,
+                        size_t *n)
+{
+	size_t count = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (struct stats *s = a ? a->stats : NULL; s; s = s->next)
+		for (size_t i = 0; i < s->n_lb; i++)
+			count += s->lb[i].lb_id == lb_id;
+	if (!count)
+		return 0;
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (struct stats *s = a->stats; s; s = s->next) {
+		for (size_t i = 0; i < s->n_lb; i++) {
+			if (s->lb[i].lb_id != lb_id)
+				continue;
+			(*out)[k].host_node_id = s->node_id;
+			(*out)[k++].r = s->lb[i];
+		}
+	}
+	/* By host, then backend: the order does not depend on who called last. */
+	qsort(*out, count, sizeof(**out), cmp_lb_report);
+	*n = count;
+	return 0;
+}
+
+bool agentsrv_alive(void *ctx, int64_t node_id)
+{
+	struct agentsrv *a = ctx;
+	int64_t now = now_ms(), limit;
+
+	if (!a)
+		return true;
+	limit = (int64_t)CTL_DEAD_BEATS * a->ctl->heartbeat_ms;
+	/* Just started: its agents have not had the time to call. */
+	if (now - a->started_ms < limit)
+		return true;
+	for (struct stats *s = a->stats; s; s = s->next)
+		if (s->node_id == node_id)
+			return s->seen_ms && now - s->seen_ms <= limit;
+	return false;
 }
 
 void agentsrv_wake(struct agentsrv *a, const int64_t *ids, size_t n)
@@ -472,10 +589,8 @@ struct used {
 	struct in_addr *v;
 };
 
-static int collect_addr(void *ctx, const struct st_node *n)
+static int used_add(struct used *u, uint32_t addr)
 {
-	struct used *u = ctx;
-
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 64;
 		struct in_addr *v = realloc(u->v, cap * sizeof(*v));
@@ -485,8 +600,19 @@ static int collect_addr(void *ctx, const struct st_node *n)
 		u->v = v;
 		u->cap = cap;
 	}
-	u->v[u->n++].s_addr = n->overlay_addr;
+	u->v[u->n++].s_addr = addr;
 	return 0;
+}
+
+static int collect_addr(void *ctx, const struct st_node *n)
+{
+	return used_add(ctx, n->overlay_addr);
+}
+
+/* A load balancer's vip is an overlay address no node may get. */
+static int collect_vip(void *ctx, const struct st_lb *lb)
+{
+	return lb->vip ? used_add(ctx, lb->vip) : 0;
 }
 
 #define REFUSE(code, field, ...)                                                                   \
@@ -538,7 +664,8 @@ static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_no
 		if (labels_merge(node->labels, &node->n_labels, &lp, 1, "labels", &r->st))
 			REFUSE(r->st.code, r->st.field, "%s", r->st.message);
 	}
-	if ((ret = s->ops->node_list(s, net->id, collect_addr, &used)))
+	if ((ret = s->ops->node_list(s, net->id, collect_addr, &used)) ||
+	    (ret = s->ops->lb_list(s, net->id, collect_vip, &used)))
 		goto end;
 	nf_prefix_parse(net->cidr, false, &cidr);
 	if (vpn_ipam_alloc(&cidr, used.v, used.n, &addr))
@@ -555,6 +682,8 @@ static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_no
 		       node->name, net->name);
 	if (ret)
 		goto end;
+	/* Live from now: the scheduler, run by compile_network below, may place on it. */
+	set_seen(r->a, node->id, r->arrived_ms);
 	t.uses_left--;
 	if ((ret = s->ops->join_token_update(s, &t)))
 		goto end;
@@ -620,6 +749,9 @@ static void enroll(struct req *r, const uint8_t id_pk[NF_KEY_LEN], const Netfn__
 		ret = s->ops->commit(s);
 	if (ret) {
 		s->ops->rollback(s);
+		/* The node was never stored: its id may be handed out again. */
+		if (node.id)
+			drop_stats(a, node.id);
 		if (r->st.code == NETFN__STATUS__OK)
 			nf_status_set(&r->st, NETFN__STATUS__INTERNAL, NULL, "store error %d", ret);
 		nf_info("enroll of '%s' refused: %s: %s: %s", node.name, nf_status_name(r->st.code),
@@ -663,7 +795,7 @@ static void enrolled_again(struct req *r, const struct st_node *node)
 static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len)
 {
 	struct ctl *ctl = arg;
-	struct req r = {.a = ctl->agents, .w = w};
+	struct req r = {.a = ctl->agents, .w = w, .arrived_ms = now_ms()};
 	Netfn__Request *req = NULL;
 	uint8_t pk[NF_KEY_LEN], *payload = NULL;
 	size_t plen = 0;
@@ -695,6 +827,7 @@ static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len
 		nf_status_set(&r.st, NETFN__STATUS__UNAUTHENTICATED, "counter",
 		              "replayed or stale message");
 	} else if (strcmp(req->method, "agent.sync") == 0 && found) {
+		set_seen(r.a, node.id, r.arrived_ms);
 		sync(&r, &node, req);
 		goto unlock;
 	} else if (strcmp(req->method, "agent.enroll") == 0 && !found) {
@@ -702,6 +835,7 @@ static void handle(void *arg, struct srv_work *w, const uint8_t *buf, size_t len
 		goto unlock;
 	} else if (strcmp(req->method, "agent.enroll") == 0) {
 		/* Enrolled already: the reply was lost. Only this key's holder can ask. */
+		set_seen(r.a, node.id, r.arrived_ms);
 		enrolled_again(&r, &node);
 		goto unlock;
 	} else if (found) {
@@ -730,6 +864,7 @@ int agentsrv_start(struct ctl *c, const char *const *urls, size_t n, struct agen
 	if (!a)
 		return -ENOMEM;
 	a->ctl = c;
+	a->started_ms = now_ms();
 	c->agents = a;
 	ret = srv_start(urls, n, NULL, AGENT_WORKERS, NF_RPC_MAX_FRAME, handle, c, &a->srv);
 	if (ret) {

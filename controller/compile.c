@@ -12,7 +12,12 @@
  *
  * Every node gets a firewall section, empty when no policy selects it: that
  * empty section is what tells an agent to clear its table when its node
- * stops being selected.
+ * stops being selected. Likewise every node gets an lb section, empty when
+ * it hosts no load balancer frontend.
+ *
+ * Where frontends run is the scheduler's (sched.h): compile_network places
+ * first, so a change that moves a replica (a node enrolled, deleted or
+ * relabelled, a load balancer created or deleted) is compiled with it.
  */
 #include "controller/compile.h"
 
@@ -22,9 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/sched.h"
 #include "netfns/common/log.h"
 #include "netfns/firewall/fw_compile.h"
 #include "proto/conv_fw.h"
+#include "proto/conv_lb.h"
 #include "proto/conv_vpn.h"
 #include "proto/rpc.h"
 
@@ -33,10 +40,14 @@ struct nodevec {
 	struct st_node *v;
 };
 
-/* A network and its nodes, loaded once for every function. */
+/* A network, its nodes and its placed load balancers, loaded once for every function. */
 struct netctx {
 	struct st_network net;
-	struct nodevec nodes;
+	struct nodevec nodes; /* by id */
+	size_t n_lbs, cap_lbs;
+	struct st_lb *lbs; /* by id */
+	size_t n_pl, cap_pl;
+	struct st_placement *pl; /* of those load balancers, by lb id then slot */
 };
 
 /* One network function's controller half, as the driver calls it. */
@@ -69,13 +80,79 @@ static int collect_node(void *ctx, const struct st_node *n)
 	return 0;
 }
 
+static int collect_lb(void *ctx, const struct st_lb *lb)
+{
+	struct netctx *nc = ctx;
+
+	if (nc->n_lbs == nc->cap_lbs) {
+		size_t cap = nc->cap_lbs ? nc->cap_lbs * 2 : 8;
+		struct st_lb *v = realloc(nc->lbs, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		nc->lbs = v;
+		nc->cap_lbs = cap;
+	}
+	nc->lbs[nc->n_lbs++] = *lb;
+	return 0;
+}
+
+static const struct st_lb *find_lb(const struct netctx *nc, int64_t id)
+{
+	for (size_t lo = 0, hi = nc->n_lbs; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nc->lbs[mid].id == id)
+			return &nc->lbs[mid];
+		if (nc->lbs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Keeps the placements of this network's load balancers. */
+static int collect_placement(void *ctx, const struct st_placement *p)
+{
+	struct netctx *nc = ctx;
+
+	if (!find_lb(nc, p->object_id))
+		return 0;
+	if (nc->n_pl == nc->cap_pl) {
+		size_t cap = nc->cap_pl ? nc->cap_pl * 2 : 8;
+		struct st_placement *v = realloc(nc->pl, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		nc->pl = v;
+		nc->cap_pl = cap;
+	}
+	nc->pl[nc->n_pl++] = *p;
+	return 0;
+}
+
+static void netctx_free(struct netctx *nc)
+{
+	free(nc->nodes.v);
+	free(nc->lbs);
+	free(nc->pl);
+	memset(nc, 0, sizeof(*nc));
+}
+
 static int netctx_load(struct store *s, int64_t network_id, struct netctx *nc)
 {
 	int ret;
 
 	memset(nc, 0, sizeof(*nc));
 	ret = s->ops->network_get_id(s, network_id, &nc->net);
-	return ret ? ret : s->ops->node_list(s, network_id, collect_node, &nc->nodes);
+	if (!ret)
+		ret = s->ops->node_list(s, network_id, collect_node, &nc->nodes);
+	if (!ret)
+		ret = s->ops->lb_list(s, network_id, collect_lb, nc);
+	if (!ret && nc->n_lbs)
+		ret = s->ops->placement_list(s, "lb", 0, collect_placement, nc);
+	return ret;
 }
 
 /* ---- vpn ---- */
@@ -84,6 +161,7 @@ struct vpn_priv {
 	struct vpn_network net;
 	size_t n;
 	struct vpn_member *members;
+	struct nf_prefix *extra; /* the members' vips, grouped by member */
 };
 
 static void vpn_close(void *priv)
@@ -93,7 +171,68 @@ static void vpn_close(void *priv)
 	if (!vp)
 		return;
 	free(vp->members);
+	free(vp->extra);
 	free(vp);
+}
+
+/* A load balancer's vip and the node it is routed to. */
+struct vip_host {
+	int64_t node_id;
+	int64_t lb_id;
+	uint32_t vip;
+};
+
+static int cmp_vip_host(const void *a, const void *b)
+{
+	const struct vip_host *x = a, *y = b;
+
+	if (x->node_id != y->node_id)
+		return x->node_id < y->node_id ? -1 : 1;
+	return (x->lb_id > y->lb_id) - (x->lb_id < y->lb_id);
+}
+
+/*
+ * Gives each member the vips it hosts as extra /32s, so every peer routes
+ * them to it. WireGuard routes a prefix to one peer only: a vip goes to the
+ * host of its load balancer's lowest slot (a vip has one replica anyway).
+ */
+static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
+{
+	struct vip_host *v = calloc(nc->n_pl ? nc->n_pl : 1, sizeof(*v));
+	size_t n = 0, k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < nc->n_pl; i++) {
+		const struct st_placement *p = &nc->pl[i];
+		const struct st_lb *lb = find_lb(nc, p->object_id);
+
+		if (lb->vip && (i == 0 || nc->pl[i - 1].object_id != p->object_id))
+			v[n++] = (struct vip_host){p->node_id, lb->id, lb->vip};
+	}
+	qsort(v, n, sizeof(*v), cmp_vip_host);
+	vp->extra = calloc(n ? n : 1, sizeof(*vp->extra));
+	if (!vp->extra) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		vp->extra[i].family = AF_INET;
+		vp->extra[i].addr.v4.s_addr = v[i].vip;
+		vp->extra[i].len = 32;
+	}
+	/* Members are in node id order, like v. */
+	for (size_t i = 0; i < vp->n; i++) {
+		struct vpn_member *m = &vp->members[i];
+
+		while (k < n && v[k].node_id < m->id)
+			k++;
+		m->extra = &vp->extra[k];
+		for (; k < n && v[k].node_id == m->id; k++)
+			m->n_extra++;
+	}
+	free(v);
+	return 0;
 }
 
 /* The network and its members as the vpn compiler sees them. */
@@ -101,6 +240,7 @@ static int vpn_open(struct store *s, const struct netctx *nc, void **priv)
 {
 	const struct st_network *sn = &nc->net;
 	struct vpn_priv *vp = calloc(1, sizeof(*vp));
+	int ret;
 
 	(void)s;
 	if (!vp)
@@ -135,6 +275,11 @@ static int vpn_open(struct store *s, const struct netctx *nc, void **priv)
 			vp->net.hub_node_id = n->id;
 	}
 	vp->n = nc->nodes.n;
+	ret = vpn_vips(nc, vp);
+	if (ret) {
+		vpn_close(vp);
+		return ret;
+	}
 	*priv = vp;
 	return 0;
 }
@@ -319,11 +464,202 @@ static void fw_close(void *priv)
 	fw_compile_free(priv);
 }
 
+/* ---- lb ---- */
+
+/* The network's load balancers and placements are in the netctx already. */
+struct lb_priv {
+	const struct netctx *nc;
+};
+
+static int lb_open(struct store *s, const struct netctx *nc, void **priv)
+{
+	struct lb_priv *lp = calloc(1, sizeof(*lp));
+
+	(void)s;
+	if (!lp)
+		return -ENOMEM;
+	lp->nc = nc;
+	*priv = lp;
+	return 0;
+}
+
+static void lb_close(void *priv)
+{
+	free(priv);
+}
+
+/* True when node carries every label of sel[0..n). */
+static bool carries(const struct st_node *node, const struct st_label *sel, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < node->n_labels && !found; k++)
+			found = strcmp(node->labels[k].key, sel[i].key) == 0 &&
+			        strcmp(node->labels[k].value, sel[i].value) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static uint16_t lb_weight(uint16_t w)
+{
+	return w == 0 ? 1 : w > LB_WEIGHT_MAX ? LB_WEIGHT_MAX : w;
+}
+
+static int cmp_lb_backend(const void *a, const void *b)
+{
+	const struct lb_backend *x = a, *y = b;
+	uint32_t xa = ntohl(x->addr.s_addr), ya = ntohl(y->addr.s_addr);
+
+	if (xa != ya)
+		return xa < ya ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+/*
+ * lb's backends: every node carrying the backend selector (when it has a
+ * backend port), then the explicit ones; sorted, each address and port once
+ * with the larger of its weights.
+ */
+static int lb_backends(const struct netctx *nc, const struct st_lb *lb, struct lb_frontend *f)
+{
+	size_t cap = lb->n_backends + (lb->backend_port ? nc->nodes.n : 0), n = 0, k = 0;
+	struct lb_backend *v = calloc(cap ? cap : 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; lb->backend_port && i < nc->nodes.n; i++) {
+		const struct st_node *node = &nc->nodes.v[i];
+
+		if (!carries(node, lb->backend_selector, lb->n_backend_selector))
+			continue;
+		v[n].addr.s_addr = node->overlay_addr;
+		v[n].port = lb->backend_port;
+		v[n++].weight = lb_weight(lb->backend_weight);
+	}
+	for (size_t i = 0; i < lb->n_backends; i++) {
+		v[n].addr.s_addr = lb->backends[i].addr;
+		v[n].port = lb->backends[i].port;
+		v[n++].weight = lb_weight(lb->backends[i].weight);
+	}
+	qsort(v, n, sizeof(*v), cmp_lb_backend);
+	for (size_t i = 0; i < n; i++) {
+		if (k && cmp_lb_backend(&v[k - 1], &v[i]) == 0) {
+			if (v[i].weight > v[k - 1].weight)
+				v[k - 1].weight = v[i].weight;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	/* More would make the agent refuse the whole section. */
+	if (k > LB_MAX_BACKENDS) {
+		nf_warn("network %s: lb %s: %zu backends, only the first %d are used", nc->net.name,
+		        lb->name, k, LB_MAX_BACKENDS);
+		k = LB_MAX_BACKENDS;
+	}
+	f->backends = v;
+	f->n_backends = k;
+	return 0;
+}
+
+/* lb's frontend on host. */
+static int lb_frontend_of(const struct netctx *nc, const struct st_lb *lb,
+                          const struct st_node *host, struct lb_frontend *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = (uint64_t)lb->id;
+	snprintf(f->name, sizeof(f->name), "%s", lb->name);
+	/* Only what validated is ever stored; anything else is damage to the file. */
+	if (lb_proto_parse(lb->protocol, &f->proto) || lb_algo_parse(lb->algorithm, &f->algo)) {
+		nf_err("network %s: lb %s: stored protocol '%s' or algorithm '%s' does not parse",
+		       nc->net.name, lb->name, lb->protocol, lb->algorithm);
+		return -EIO;
+	}
+	f->addr.s_addr = lb->vip ? lb->vip : host->overlay_addr;
+	f->port = lb->port;
+	f->health.interval_ms = lb->hc_interval_ms;
+	f->health.timeout_ms = lb->hc_timeout_ms;
+	f->health.rise = lb->hc_rise;
+	f->health.fall = lb->hc_fall;
+	f->health.port = lb->hc_port;
+	return lb_backends(nc, lb, f);
+}
+
+/* The frontends placed on node_id, in load balancer id order (the placements' own). */
+static int lb_config_of(const struct netctx *nc, int64_t node_id, uint64_t revision,
+                        struct lb_config *out)
+{
+	const struct st_node *host = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->revision = revision;
+	for (size_t i = 0; i < nc->nodes.n && !host; i++)
+		if (nc->nodes.v[i].id == node_id)
+			host = &nc->nodes.v[i];
+	if (!host)
+		return -ENOENT;
+	for (size_t i = 0; i < nc->n_pl; i++)
+		n += nc->pl[i].node_id == node_id;
+	out->frontends = calloc(n ? n : 1, sizeof(*out->frontends));
+	if (!out->frontends)
+		return -ENOMEM;
+	for (size_t i = 0; i < nc->n_pl && !ret; i++) {
+		const struct st_placement *p = &nc->pl[i];
+
+		/* One frontend per load balancer, even if two slots ever met here. */
+		if (p->node_id != node_id ||
+		    (out->n && out->frontends[out->n - 1].id == (uint64_t)p->object_id))
+			continue;
+		if (out->n == LB_MAX_FRONTENDS) {
+			nf_warn("network %s: node %s hosts more than %d load balancers; the rest "
+			        "are left out",
+			        nc->net.name, host->name, LB_MAX_FRONTENDS);
+			break;
+		}
+		ret = lb_frontend_of(nc, find_lb(nc, p->object_id), host, &out->frontends[out->n]);
+		if (!ret)
+			out->n++;
+	}
+	if (ret)
+		lb_config_free(out);
+	return ret;
+}
+
+static int lb_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out)
+{
+	struct lb_priv *lp = priv;
+	struct lb_config cfg;
+	Netfn__LbSection *pb = NULL;
+	int ret = lb_config_of(lp->nc, node_id, revision, &cfg);
+
+	if (ret)
+		return ret;
+	ret = conv_lb_to_pb(&cfg, &pb);
+	lb_config_free(&cfg);
+	*out = ret ? NULL : &pb->base;
+	return ret;
+}
+
+static void lb_attach(Netfn__NodeConfig *cfg, ProtobufCMessage *pb)
+{
+	cfg->lb = (Netfn__LbSection *)pb;
+}
+
+static void lb_pb_free(ProtobufCMessage *pb)
+{
+	conv_lb_pb_free((Netfn__LbSection *)pb);
+}
+
 /* ---- the driver ---- */
 
 static const struct compile_fn fns[] = {
     {"vpn", vpn_open, vpn_build, vpn_attach, vpn_pb_free, vpn_close},
     {"firewall", fw_open, fw_build, fw_attach, fw_pb_free, fw_close},
+    {"lb", lb_open, lb_build, lb_attach, lb_pb_free, lb_close},
 };
 
 #define N_FNS (sizeof(fns) / sizeof(fns[0]))
@@ -402,11 +738,14 @@ static int update_section(struct store *s, const struct compile_fn *f, void *pri
 
 int compile_network(struct store *s, int64_t network_id, struct idvec *changed)
 {
-	struct netctx nc;
+	struct netctx nc = {0};
 	void *priv[N_FNS] = {0};
 	int ret;
 
-	ret = netctx_load(s, network_id, &nc);
+	/* Placing first: what moved is compiled in the same pass. */
+	ret = sched_network(s, network_id, NULL);
+	if (!ret)
+		ret = netctx_load(s, network_id, &nc);
 	if (!ret)
 		ret = open_all(s, &nc, priv);
 	for (size_t i = 0; i < nc.nodes.n && !ret; i++) {
@@ -422,7 +761,7 @@ int compile_network(struct store *s, int64_t network_id, struct idvec *changed)
 			ret = idvec_push(changed, nc.nodes.v[i].id);
 	}
 	close_all(priv);
-	free(nc.nodes.v);
+	netctx_free(&nc);
 	return ret;
 }
 
@@ -444,7 +783,7 @@ int compile_node_vpn(struct store *s, const struct st_node *node, struct vpn_con
 	if (!ret)
 		ret = vpn_config(priv, node->id, sec.desired_rev, out);
 	vpn_close(priv);
-	free(nc.nodes.v);
+	netctx_free(&nc);
 	return ret;
 }
 
@@ -468,7 +807,7 @@ int compile_node_firewall(struct store *s, const struct st_node *node, struct fw
 	if (!ret)
 		out->revision = sec.desired_rev;
 	fw_close(priv);
-	free(nc.nodes.v);
+	netctx_free(&nc);
 	return ret;
 }
 
@@ -520,7 +859,7 @@ int compile_node_config(struct store *s, const struct st_node *node, Netfn__Node
 	cfg = NULL;
 cleanup:
 	compile_config_free(cfg);
-	free(nc.nodes.v);
+	netctx_free(&nc);
 	return ret;
 }
 
@@ -534,5 +873,6 @@ void compile_config_free(Netfn__NodeConfig *cfg)
 		free(cfg->network);
 	conv_vpn_pb_free(cfg->vpn);
 	conv_fw_pb_free(cfg->firewall);
+	conv_lb_pb_free(cfg->lb);
 	free(cfg);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-node compiler driver: turns the stored network, its nodes and its
- * firewall policies into each node's sections (one per network function:
- * vpn, firewall), bumps a node's desired revision of a function only when
- * that section really changed (by hash), and builds the NodeConfig sent to
- * an agent.
+ * The per-node compiler driver: turns the stored network, its nodes, its
+ * firewall policies and its load balancers into each node's sections (one
+ * per network function: vpn, firewall, lb), bumps a node's desired revision
+ * of a function only when that section really changed (by hash), and builds
+ * the NodeConfig sent to an agent.
  */
 #ifndef NETFN_CONTROLLER_COMPILE_H
 #define NETFN_CONTROLLER_COMPILE_H

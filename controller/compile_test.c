@@ -5,7 +5,10 @@
  * network named before its hub joins compiles once the hub is there. The
  * firewall: every node has a section (empty when no policy selects it),
  * selectors follow label changes and joins with no policy edit, and only the
- * nodes whose firewall section changed get a new firewall revision.
+ * nodes whose firewall section changed get a new firewall revision. Load
+ * balancers: a frontend on the node the scheduler placed it on and an empty
+ * section elsewhere, its vip routed to that node by every other node, and
+ * selector backends that follow node labels with no load balancer edit.
  */
 #include "controller/compile.h"
 #include "tests/check.h"
@@ -165,6 +168,160 @@ static void test_firewall(struct store *s, int64_t net, int64_t a, int64_t b, in
 	(void)a;
 }
 
+/* The lb section node last got, or NULL (free with compile_config_free(*cfg)). */
+static Netfn__LbSection *lb_of(struct store *s, int64_t node, Netfn__NodeConfig **cfg)
+{
+	struct st_node n;
+
+	*cfg = NULL;
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_config(s, &n, cfg) == 0 && *cfg && (*cfg)->lb);
+	return *cfg ? (*cfg)->lb : NULL;
+}
+
+/* Whether node's vpn peer named peer routes prefix. */
+static bool routes(struct store *s, int64_t node, const char *peer, const char *prefix)
+{
+	Netfn__NodeConfig *cfg = NULL;
+	struct st_node n;
+	bool found = false;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_config(s, &n, &cfg) == 0 && cfg && cfg->vpn);
+	for (size_t i = 0; cfg && cfg->vpn && i < cfg->vpn->n_peers; i++) {
+		if (strcmp(cfg->vpn->peers[i]->name, peer) != 0)
+			continue;
+		for (size_t k = 0; k < cfg->vpn->peers[i]->n_allowed_ips; k++)
+			found |= strcmp(cfg->vpn->peers[i]->allowed_ips[k], prefix) == 0;
+	}
+	compile_config_free(cfg);
+	return found;
+}
+
+/* Nodes a1 (10.7.0.1), b1 (.2, role=web) and c1 (.3, role=db) of network blue. */
+static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t c)
+{
+	struct idvec changed = {0};
+	struct st_lb lb = {.network_id = net, .port = 80, .replicas = 1, .created = 1};
+	Netfn__NodeConfig *cfg = NULL;
+	Netfn__LbSection *sec;
+	struct in_addr addr;
+	uint64_t la = rev_of(s, a, "lb"), lc = rev_of(s, c, "lb");
+	uint64_t va = rev(s, a), vb = rev(s, b), vc = rev(s, c);
+
+	/* Every node has an lb section already, empty. */
+	CHECK(la && lc && rev_of(s, b, "lb"));
+	sec = lb_of(s, c, &cfg);
+	CHECK(sec && sec->n_frontends == 0 && sec->revision == lc);
+	compile_config_free(cfg);
+
+	/* web: vip 10.7.0.100, the role=web nodes on 8080, and two explicit
+	 * backends, one of them a selected node's again with a larger weight. */
+	strcpy(lb.name, "web");
+	strcpy(lb.protocol, "tcp");
+	strcpy(lb.algorithm, "round-robin");
+	inet_pton(AF_INET, "10.7.0.100", &addr);
+	lb.vip = addr.s_addr;
+	lb.n_backend_selector = 1;
+	strcpy(lb.backend_selector[0].key, "role");
+	strcpy(lb.backend_selector[0].value, "web");
+	lb.backend_port = 8080;
+	lb.backend_weight = 2;
+	lb.n_backends = 2;
+	inet_pton(AF_INET, "192.0.2.10", &addr);
+	lb.backends[0] = (struct st_lb_backend){addr.s_addr, 80, 5};
+	inet_pton(AF_INET, "10.7.0.2", &addr);
+	lb.backends[1] = (struct st_lb_backend){addr.s_addr, 8080, 9};
+	lb.hc_interval_ms = 2000;
+	lb.hc_timeout_ms = 1000;
+	lb.hc_rise = 2;
+	lb.hc_fall = 3;
+	CHECK(s->ops->begin(s) == 0 && s->ops->lb_insert(s, &lb) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	/* Placed on a1 (nothing hosted anywhere: the lowest id). a1's lb section
+	 * changed; b1's and c1's vpn sections, which now route the vip to a1. */
+	CHECK(changed.n == 3);
+	CHECK(rev_of(s, a, "lb") > la && rev_of(s, c, "lb") == lc && rev(s, a) == va);
+	CHECK(rev(s, b) > vb && rev(s, c) > vc);
+	idvec_free(&changed);
+
+	sec = lb_of(s, a, &cfg);
+	CHECK(sec && sec->revision == rev_of(s, a, "lb") && sec->n_frontends == 1);
+	if (sec && sec->n_frontends == 1) {
+		Netfn__LbFrontend *f = sec->frontends[0];
+
+		CHECK(f->id == (uint64_t)lb.id && strcmp(f->name, "web") == 0);
+		CHECK(strcmp(f->address, "10.7.0.100") == 0 && f->port == 80);
+		CHECK(strcmp(f->protocol, "tcp") == 0 && strcmp(f->algorithm, "round-robin") == 0);
+		CHECK(f->health && f->health->interval_ms == 2000 && f->health->fall == 3);
+		/* Sorted by address; the duplicate merged with the larger weight. */
+		CHECK(f->n_backends == 2);
+		if (f->n_backends == 2) {
+			CHECK(strcmp(f->backends[0]->address, "10.7.0.2") == 0);
+			CHECK(f->backends[0]->port == 8080 && f->backends[0]->weight == 9);
+			CHECK(strcmp(f->backends[1]->address, "192.0.2.10") == 0);
+			CHECK(f->backends[1]->port == 80 && f->backends[1]->weight == 5);
+		}
+	}
+	compile_config_free(cfg);
+	sec = lb_of(s, b, &cfg);
+	CHECK(sec && sec->n_frontends == 0);
+	compile_config_free(cfg);
+
+	/* The vip is routed to a1 by the others, and by nobody to anyone else. */
+	CHECK(routes(s, b, "a1", "10.7.0.100/32") && routes(s, c, "a1", "10.7.0.100/32"));
+	CHECK(routes(s, b, "a1", "10.7.0.1/32"));
+	CHECK(!routes(s, a, "b1", "10.7.0.100/32") && !routes(s, c, "b1", "10.7.0.100/32"));
+
+	/* c1 becomes role=web: it joins the backends with no lb edit. */
+	la = rev_of(s, a, "lb");
+	CHECK(s->ops->begin(s) == 0);
+	set_label(s, c, "role", "web");
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(rev_of(s, a, "lb") > la);
+	idvec_free(&changed);
+	sec = lb_of(s, a, &cfg);
+	CHECK(sec && sec->n_frontends == 1 && sec->frontends[0]->n_backends == 3);
+	if (sec && sec->n_frontends == 1 && sec->frontends[0]->n_backends == 3) {
+		CHECK(strcmp(sec->frontends[0]->backends[1]->address, "10.7.0.3") == 0);
+		CHECK(sec->frontends[0]->backends[1]->weight == 2);
+	}
+	compile_config_free(cfg);
+
+	/* A second load balancer without a vip goes to the node hosting fewest
+	 * (b1) and listens on b1's own address; no vpn section moves. */
+	struct st_lb dns = lb;
+	strcpy(dns.name, "dns");
+	strcpy(dns.protocol, "udp");
+	dns.port = 53;
+	dns.vip = 0;
+	dns.backend_port = 0;
+	dns.n_backends = 1;
+	va = rev(s, a), vb = rev(s, b), vc = rev(s, c);
+	CHECK(s->ops->begin(s) == 0 && s->ops->lb_insert(s, &dns) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 1, (int64_t[]){b}));
+	CHECK(rev(s, a) == va && rev(s, b) == vb && rev(s, c) == vc);
+	idvec_free(&changed);
+	sec = lb_of(s, b, &cfg);
+	CHECK(sec && sec->n_frontends == 1);
+	if (sec && sec->n_frontends == 1) {
+		CHECK(strcmp(sec->frontends[0]->address, "10.7.0.2") == 0);
+		CHECK(sec->frontends[0]->n_backends == 1 && sec->frontends[0]->port == 53);
+	}
+	compile_config_free(cfg);
+
+	/* web goes: a1's section empties, the vip route goes from the others. */
+	CHECK(s->ops->begin(s) == 0 && s->ops->lb_delete(s, lb.id) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed.n == 3);
+	idvec_free(&changed);
+	sec = lb_of(s, a, &cfg);
+	CHECK(sec && sec->n_frontends == 0);
+	compile_config_free(cfg);
+	CHECK(!routes(s, b, "a1", "10.7.0.100/32") && routes(s, b, "a1", "10.7.0.1/32"));
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/netfn-compile-XXXXXX";
@@ -225,6 +382,7 @@ int main(void)
 	compile_config_free(cfg);
 
 	test_firewall(s, net.id, a, b, c);
+	test_lb(s, net.id, a, b, c);
 
 	/* A hub network named before its hub joins. */
 	struct st_network hub = {0};

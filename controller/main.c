@@ -18,6 +18,8 @@
 #include "controller/agentsrv.h"
 #include "controller/api.h"
 #include "controller/ctl.h"
+#include "controller/sched.h"
+#include "controller/tick.h"
 #include "netfns/common/log.h"
 #include "proto/token.h"
 
@@ -282,6 +284,7 @@ static int serve(const struct opts *o)
 {
 	struct ctl c = {.heartbeat_ms = o->heartbeat_ms};
 	struct agentsrv *agents = NULL;
+	struct tick *tick = NULL;
 	sigset_t set;
 	int sig = 0, ret = 1;
 
@@ -306,6 +309,10 @@ static int serve(const struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (agentsrv_start(&c, o->agents, o->n_agents, &agents))
 		goto cleanup;
+	/* Liveness is when each agent last called; the tick acts on it. */
+	sched_set_liveness(agentsrv_alive, agents);
+	if (tick_start(&c, &tick))
+		goto cleanup;
 	if (api_start(&c, o->api, o->n_api, o->tls_cert))
 		goto cleanup;
 	for (size_t i = 0; i < o->n_api; i++)
@@ -318,6 +325,8 @@ static int serve(const struct opts *o)
 	ret = 0;
 cleanup:
 	api_stop();
+	tick_stop(tick);
+	sched_set_liveness(NULL, NULL);
 	agentsrv_stop(agents);
 	store_close(c.store);
 	nf_identity_wipe(&c.id);

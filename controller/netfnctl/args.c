@@ -119,50 +119,113 @@ int args_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-int args_parse_duration(const char *s, int64_t *out)
+/*
+ * Splits a duration into its number (> 0) and its unit in milliseconds:
+ * one number, one unit ("ms", "s", "m", "h", "d"; none: seconds), so
+ * "1h30m", "5 m" or "1.5h" are refused, not half-read.
+ */
+static int duration_split(const char *s, int64_t *v, int64_t *unit_ms)
 {
-	int64_t v = 0;
-	int64_t unit = 1;
+	static const struct {
+		const char *name;
+		int64_t ms;
+	} units[] = {{"", 1000},   {"ms", 1},      {"s", 1000},
+	             {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
 	const char *p = s;
 
+	*v = 0;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		int d = *p - '0';
 
-		if (v > (INT64_MAX - d) / 10)
+		if (*v > (INT64_MAX - d) / 10)
 			return -EINVAL;
-		v = v * 10 + d;
+		*v = *v * 10 + d;
 	}
-	if (p == s)
-		return -EINVAL; /* no digits: "", "h", "-5s" */
-	switch (*p) {
-	case '\0':
-		break;
-	case 's':
-		unit = 1;
-		p++;
-		break;
-	case 'm':
-		unit = 60;
-		p++;
-		break;
-	case 'h':
-		unit = 3600;
-		p++;
-		break;
-	case 'd':
-		unit = 86400;
-		p++;
-		break;
-	default:
+	/* No digits ("", "h", "-5s"); or zero, which would read as "the default". */
+	if (p == s || *v == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(p, units[i].name)) {
+			*unit_ms = units[i].ms;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int args_parse_duration(const char *s, int64_t *out)
+{
+	int64_t v, unit_ms;
+
+	if (duration_split(s, &v, &unit_ms))
+		return -EINVAL;
+	/* Whole seconds only: "1500ms" is not a number of seconds. */
+	if (unit_ms < 1000) {
+		if (v % (1000 / unit_ms))
+			return -EINVAL;
+		*out = v / (1000 / unit_ms);
+		return 0;
+	}
+	if (v > INT64_MAX / (unit_ms / 1000))
+		return -EINVAL;
+	*out = v * (unit_ms / 1000);
+	return 0;
+}
+
+int args_parse_duration_ms(const char *s, uint32_t *out)
+{
+	int64_t v, unit_ms;
+
+	if (duration_split(s, &v, &unit_ms) || v > UINT32_MAX / unit_ms)
+		return -EINVAL;
+	*out = (uint32_t)(v * unit_ms);
+	return 0;
+}
+
+int args_parse_backend(const char *s, bool with_weight, struct args_backend *out, char *err,
+                       size_t err_len)
+{
+	const char *at = strrchr(s, '@');
+	const char *end = at ? at : s + strlen(s);
+	const char *colon = NULL;
+	char port[16];
+	size_t alen;
+
+	for (const char *p = s; p < end; p++)
+		if (*p == ':')
+			colon = p;
+	if (!colon) {
+		snprintf(err, err_len, "expected ADDR:PORT%s, got '%.64s'",
+		         with_weight ? "[@WEIGHT]" : "", s);
 		return -EINVAL;
 	}
-	/* One number, one unit: "1h30m" or "5 m" are refused, not half-read. */
-	if (*p)
+	alen = (size_t)(colon - s);
+	if (alen == 0 || alen > ARGS_ADDR_LEN) {
+		snprintf(err, err_len, "bad address in '%.64s'", s);
 		return -EINVAL;
-	/* A zero TTL would mean "the server's default", which is not what was typed. */
-	if (v == 0 || v > INT64_MAX / unit)
+	}
+	if ((size_t)(end - colon - 1) >= sizeof(port)) {
+		snprintf(err, err_len, "bad port in '%.64s'", s);
 		return -EINVAL;
-	*out = v * unit;
+	}
+	memcpy(port, colon + 1, (size_t)(end - colon - 1));
+	port[end - colon - 1] = '\0';
+	/* Any number: the controller judges the range and names the backend's field. */
+	if (args_parse_uint(port, 0, UINT32_MAX, &out->port)) {
+		snprintf(err, err_len, "bad port in '%.64s': expected a number", s);
+		return -EINVAL;
+	}
+	out->weight = 0;
+	if (at && !with_weight) {
+		snprintf(err, err_len, "expected ADDR:PORT, got '%.64s' (no @WEIGHT here)", s);
+		return -EINVAL;
+	}
+	if (at && args_parse_uint(at + 1, 0, UINT32_MAX, &out->weight)) {
+		snprintf(err, err_len, "bad weight in '%.64s': expected a number", s);
+		return -EINVAL;
+	}
+	memcpy(out->addr, s, alen);
+	out->addr[alen] = '\0';
 	return 0;
 }
 

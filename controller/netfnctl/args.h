@@ -18,6 +18,8 @@
 #define ARGS_LABEL_LEN 63
 /* Most labels one object carries (the controller's limit). */
 #define ARGS_MAX_LABELS 16
+/* Longest address text (an IPv6 one) a backend may be typed with. */
+#define ARGS_ADDR_LEN 45
 
 enum args_kind {
 	ARGS_BOOL, /* dest: bool *, set to true; takes no value */
@@ -56,8 +58,22 @@ int args_parse(int argc, char **argv, const struct args_opt *opts, size_t n_opts
 /* Parses a plain decimal number in [min, max]: no sign, no spaces. */
 int args_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
-/* Parses a duration: "90s", "30m", "12h", "7d" or plain seconds; > 0. */
+/* Parses a duration in whole seconds: "90s", "30m", "12h", "7d", "5000ms" or plain seconds; > 0. */
 int args_parse_duration(const char *s, int64_t *out);
+
+/* Parses a duration in milliseconds, the same forms plus "500ms"; > 0, fits 32 bits. */
+int args_parse_duration_ms(const char *s, uint32_t *out);
+
+/* A load balancer backend as typed: the address goes to the controller, which checks it. */
+struct args_backend {
+	char addr[ARGS_ADDR_LEN + 1];
+	uint32_t port;   /* as typed; the controller checks the range */
+	uint32_t weight; /* 0: not given */
+};
+
+/* Parses "ADDR:PORT", or "ADDR:PORT@WEIGHT" when with_weight. */
+int args_parse_backend(const char *s, bool with_weight, struct args_backend *out, char *err,
+                       size_t err_len);
 
 /* Checks a label key given as the first len bytes of s. */
 int args_check_label_key(const char *s, size_t len, char *err, size_t err_len);

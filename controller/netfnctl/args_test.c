@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Unit test of netfnctl's argument helpers: every accepted and refused form
- * of numbers, durations (--ttl) and labels (--labels, node label), and the
- * flag parser's handling of flags before, between and after positionals.
+ * of numbers, durations (--ttl, lb's --check-interval), labels (--labels,
+ * node label), lb backends (ADDR:PORT@WEIGHT), and the flag parser's
+ * handling of flags before, between and after positionals.
  */
 #include <errno.h>
 #include <string.h>
@@ -64,6 +65,82 @@ static void test_duration(void)
 		CHECK(args_parse_duration(bad[i], &v) == -EINVAL);
 		CHECK(v == -1); /* untouched on failure */
 	}
+}
+
+static void test_duration_ms(void)
+{
+	static const char *const bad[] = {"",    "0ms",  "ms",   "0",        "-5ms", "1.5s",
+	                                  "5MS", "5 ms", "5msx", "4294968s", "50d",  "1s500ms"};
+	uint32_t v = 0;
+	int64_t secs = 0;
+
+	CHECK(args_parse_duration_ms("500ms", &v) == 0 && v == 500);
+	CHECK(args_parse_duration_ms("2s", &v) == 0 && v == 2000);
+	CHECK(args_parse_duration_ms("2", &v) == 0 && v == 2000); /* plain: seconds, as --ttl */
+	CHECK(args_parse_duration_ms("1m", &v) == 0 && v == 60000);
+	CHECK(args_parse_duration_ms("1h", &v) == 0 && v == 3600000);
+	CHECK(args_parse_duration_ms("4294967295ms", &v) == 0 && v == UINT32_MAX);
+	CHECK(args_parse_duration_ms("4294967296ms", &v) == -EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		CHECK(args_parse_duration_ms(bad[i], &v) == -EINVAL);
+		CHECK(v == 7);
+	}
+	/* --ttl takes ms too, in whole seconds. */
+	CHECK(args_parse_duration("5000ms", &secs) == 0 && secs == 5);
+	CHECK(args_parse_duration("500ms", &secs) == -EINVAL);
+	CHECK(args_parse_duration("1500ms", &secs) == -EINVAL);
+}
+
+static void test_backend(void)
+{
+	struct args_backend b;
+	char err[160];
+
+	CHECK(args_parse_backend("10.0.0.5:8080", true, &b, err, sizeof(err)) == 0);
+	CHECK(!strcmp(b.addr, "10.0.0.5") && b.port == 8080 && b.weight == 0);
+	CHECK(args_parse_backend("10.0.0.5:80@7", true, &b, err, sizeof(err)) == 0);
+	CHECK(!strcmp(b.addr, "10.0.0.5") && b.port == 80 && b.weight == 7);
+	CHECK(args_parse_backend("10.0.0.5:80@0", true, &b, err, sizeof(err)) == 0 &&
+	      b.weight == 0);
+	/* Ranges beyond the syntax are the controller's to judge, and name the field. */
+	CHECK(args_parse_backend("10.0.0.5:80@1000", true, &b, err, sizeof(err)) == 0);
+	CHECK(b.weight == 1000);
+	CHECK(args_parse_backend("not-an-ip:80", true, &b, err, sizeof(err)) == 0);
+	CHECK(!strcmp(b.addr, "not-an-ip"));
+	CHECK(args_parse_backend("10.0.0.5:65535", false, &b, err, sizeof(err)) == 0);
+	CHECK(args_parse_backend("10.0.0.5:70000", true, &b, err, sizeof(err)) == 0 &&
+	      b.port == 70000);
+	CHECK(args_parse_backend("10.0.0.5:0", true, &b, err, sizeof(err)) == 0 && b.port == 0);
+
+	static const char *const bad[] = {
+	    "10.0.0.5",
+	    "10.0.0.5:",
+	    ":80",
+	    "10.0.0.5:4294967296",
+	    "10.0.0.5:+80",
+	    "10.0.0.5:8o",
+	    "10.0.0.5:-1",
+	    "10.0.0.5:80@",
+	    "10.0.0.5:80@x",
+	    "10.0.0.5:80@-1",
+	    "10.0.0.5@3",
+	    "10.0.0.5:80@1@2",
+	    "",
+	    "10.0.0.5:123456789012345678901",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(args_parse_backend(bad[i], true, &b, err, sizeof(err)) == -EINVAL);
+		CHECK(err[0] != '\0');
+	}
+	/* remove names a backend by address and port only. */
+	CHECK(args_parse_backend("10.0.0.5:80@3", false, &b, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "no @WEIGHT") != NULL);
+	char big[128];
+	memset(big, '1', 60);
+	strcpy(big + 60, ":80");
+	CHECK(args_parse_backend(big, true, &b, err, sizeof(err)) == -EINVAL);
 }
 
 static void test_labels(void)
@@ -209,6 +286,8 @@ int main(void)
 {
 	test_uint();
 	test_duration();
+	test_duration_ms();
+	test_backend();
 	test_labels();
 	test_parse();
 	return check_result();

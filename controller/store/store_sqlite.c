@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "controller/store/store_sqlite_int.h"
 #include "netfns/common/log.h"
 
 #define DB_FILE "netfn.db"
@@ -139,6 +140,40 @@ static const struct migration {
         " action TEXT NOT NULL, rate TEXT NOT NULL, log_prefix TEXT NOT NULL,"
         " UNIQUE (policy_id, position));",
     },
+    {
+        /* Load balancers go with their network, and their selectors
+         * (role 'backend' or 'placement') and explicit backends
+         * (addresses in host order, like overlay addresses) with them.
+         * Placements name any kind of placed object, so neither key is
+         * a foreign key: the trigger drops a load balancer's placements
+         * with it (also when its network's delete cascades), and
+         * node_id is deliberately free so the scheduler sees that a
+         * replica's node is gone, moves it and says why. */
+        "load balancers and placements",
+        "CREATE TABLE lbs ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, protocol TEXT NOT NULL, algorithm TEXT NOT NULL,"
+        " vip INTEGER NOT NULL, port INTEGER NOT NULL, backend_port INTEGER NOT NULL,"
+        " backend_weight INTEGER NOT NULL, hc_interval_ms INTEGER NOT NULL,"
+        " hc_timeout_ms INTEGER NOT NULL, hc_rise INTEGER NOT NULL, hc_fall INTEGER NOT NULL,"
+        " hc_port INTEGER NOT NULL, replicas INTEGER NOT NULL, created INTEGER NOT NULL,"
+        " UNIQUE (network_id, name));"
+        "CREATE TABLE lb_labels ("
+        " lb_id INTEGER NOT NULL REFERENCES lbs (id) ON DELETE CASCADE,"
+        " role TEXT NOT NULL, pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (lb_id, role, pos)) WITHOUT ROWID;"
+        "CREATE TABLE lb_backends ("
+        " lb_id INTEGER NOT NULL REFERENCES lbs (id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL, addr INTEGER NOT NULL, port INTEGER NOT NULL,"
+        " weight INTEGER NOT NULL, PRIMARY KEY (lb_id, pos)) WITHOUT ROWID;"
+        "CREATE TABLE placements ("
+        " kind TEXT NOT NULL, object_id INTEGER NOT NULL, slot INTEGER NOT NULL,"
+        " node_id INTEGER NOT NULL, since INTEGER NOT NULL, reason TEXT NOT NULL,"
+        " PRIMARY KEY (kind, object_id, slot)) WITHOUT ROWID;"
+        "CREATE TRIGGER lbs_placements AFTER DELETE ON lbs BEGIN"
+        " DELETE FROM placements WHERE kind = 'lb' AND object_id = OLD.id; END;",
+    },
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -177,10 +212,7 @@ enum stmt_id {
 /* clang-format on */
 
 /* Each statement with the purpose its error log names. */
-static const struct {
-	const char *what;
-	const char *sql;
-} stmts[S_COUNT] = {
+static const struct sq_stmt stmts[S_COUNT] = {
     [S_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
     [S_COMMIT] = {"commit", "COMMIT"},
     [S_ROLLBACK] = {"rollback", "ROLLBACK"},
@@ -321,6 +353,7 @@ struct sq {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	sqlite3_stmt *cache[S_COUNT];
+	sqlite3_stmt *ext[SQ_EXT_STMTS]; /* store_sqlite_lb.c's */
 };
 
 static struct sq *sq(struct store *s)
@@ -328,37 +361,11 @@ static struct sq *sq(struct store *s)
 	return (struct sq *)s;
 }
 
-/*
- * Parameters are passed to sql() as tagged values, ending with END. Each
- * macro casts its value to the one type the binder reads back, so va_arg
- * never sees a type it does not expect. T and B take arrays only (a pointer
- * would bind sizeof(pointer) bytes; the negative array size catches it);
- * TP and BP take a pointer and its size.
- */
-enum { END, P_I64, P_TEXT, P_BLOB };
-
-#define NOT_PTR(a)                                                                                 \
-	(0 * sizeof(char[1 - 2 * __builtin_types_compatible_p(__typeof__(a), __typeof__(&(a)[0]))]))
-#define I(x)     P_I64, (int64_t)(x)
-#define TP(p, n) P_TEXT, (const char *)(p), (size_t)(n)
-#define BP(p, n) P_BLOB, (const void *)(p), (size_t)(n)
-#define T(a)     TP(a, sizeof(a) + NOT_PTR(a))
-#define B(a)     BP(a, sizeof(a) + NOT_PTR(a))
-
-/* How sql() treats the rows and changes of a statement. */
-enum {
-	ONE = 1,    /* the first row is read; no row is -ENOENT */
-	ALL = 2,    /* every row is read until read returns non-zero */
-	CHANGE = 4, /* a write that matches no row is -ENOENT */
-	FRESH = 8,  /* a private statement, so read may re-enter the store */
-};
-
-/* Turns the current row into a record; non-zero stops the walk. */
-typedef int (*reader)(struct sq *q, sqlite3_stmt *st, void *out);
+/* The parameter tags, sql() modes and readers are in store_sqlite_int.h. */
 
 /* Maps a failed step to the interface's errno, logging what is not the
  * caller's to report. */
-static int fail(struct sq *q, int rc, enum stmt_id id)
+static int fail(struct sq *q, int rc, const struct sq_stmt *def)
 {
 	switch (rc) {
 	case SQLITE_CONSTRAINT_UNIQUE:
@@ -367,25 +374,26 @@ static int fail(struct sq *q, int rc, enum stmt_id id)
 	case SQLITE_CONSTRAINT_FOREIGNKEY:
 		/* Deleting a network trips its nodes' key; anything else
 		 * referred to a record that does not exist. */
-		return id == S_NET_DELETE ? -ENOTEMPTY : -ENOENT;
+		return def == &stmts[S_NET_DELETE] ? -ENOTEMPTY : -ENOENT;
 	}
-	nf_err("store: %s failed: %s (%s)", stmts[id].what, sqlite3_errmsg(q->db), q->path);
+	nf_err("store: %s failed: %s (%s)", def->what, sqlite3_errmsg(q->db), q->path);
 	return -EIO;
 }
 
-static int prepare(struct sq *q, enum stmt_id id, bool fresh, sqlite3_stmt **out)
+/* A cached statement from its slot, or a fresh one (slot NULL). */
+static int prepare(struct sq *q, const struct sq_stmt *def, sqlite3_stmt **slot, sqlite3_stmt **out)
 {
-	if (!fresh && q->cache[id]) {
-		*out = q->cache[id];
+	if (slot && *slot) {
+		*out = *slot;
 		return 0;
 	}
-	if (sqlite3_prepare_v3(q->db, stmts[id].sql, -1, fresh ? 0 : SQLITE_PREPARE_PERSISTENT, out,
+	if (sqlite3_prepare_v3(q->db, def->sql, -1, slot ? SQLITE_PREPARE_PERSISTENT : 0, out,
 	                       NULL) != SQLITE_OK) {
-		nf_err("store: prepare %s: %s", stmts[id].what, sqlite3_errmsg(q->db));
+		nf_err("store: prepare %s: %s", def->what, sqlite3_errmsg(q->db));
 		return -EIO;
 	}
-	if (!fresh)
-		q->cache[id] = *out;
+	if (slot)
+		*slot = *out;
 	return 0;
 }
 
@@ -423,26 +431,22 @@ static int bind_params(sqlite3_stmt *st, va_list ap)
 }
 
 /*
- * Runs statement id with the parameters that follow (ending in END), handing
- * rows to read(q, st, out) as mode says. Every statement of this file goes
- * through here, so each is reset (ending its read of the file) whatever
- * happens.
+ * Every statement of the engine goes through here, so each is reset (ending
+ * its read of the file) whatever happens.
  */
-static int sql(struct sq *q, enum stmt_id id, unsigned mode, reader read, void *out, ...)
+int sq_vsql(struct sq *q, const struct sq_stmt *def, sqlite3_stmt **slot, unsigned mode,
+            reader read, void *out, va_list ap)
 {
 	sqlite3_stmt *st = NULL;
 	bool any = false;
-	va_list ap;
 	int ret, rc;
 
-	ret = prepare(q, id, mode & FRESH, &st);
+	ret = prepare(q, def, mode & FRESH ? NULL : slot, &st);
 	if (ret)
 		return ret;
-	va_start(ap, out);
 	rc = bind_params(st, ap);
-	va_end(ap);
 	if (rc != SQLITE_OK) {
-		ret = fail(q, rc, id);
+		ret = fail(q, rc, def);
 		goto cleanup;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -456,7 +460,7 @@ static int sql(struct sq *q, enum stmt_id id, unsigned mode, reader read, void *
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = fail(q, rc, id);
+		ret = fail(q, rc, def);
 	else if ((mode & ONE) && !any)
 		ret = -ENOENT;
 	else if ((mode & CHANGE) && sqlite3_changes(q->db) == 0)
@@ -468,6 +472,21 @@ cleanup:
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 	}
+	return ret;
+}
+
+/*
+ * Runs statement id with the parameters that follow (ending in END), handing
+ * rows to read(q, st, out) as mode says.
+ */
+static int sql(struct sq *q, enum stmt_id id, unsigned mode, reader read, void *out, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, out);
+	ret = sq_vsql(q, &stmts[id], &q->cache[id], mode, read, out, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -525,6 +544,33 @@ static int sp_end(struct sq *q, int ret)
 	if (!run(q, S_SP_UNDO))
 		run(q, S_SP_RELEASE);
 	return ret;
+}
+
+/* ---- for the engine's other files (store_sqlite_int.h) ---- */
+
+sqlite3_stmt **sq_ext_slot(struct sq *q, unsigned i)
+{
+	return &q->ext[i];
+}
+
+int64_t sq_last_id(struct sq *q)
+{
+	return sqlite3_last_insert_rowid(q->db);
+}
+
+int sq_savepoint(struct sq *q)
+{
+	return run(q, S_SP_BEGIN);
+}
+
+int sq_savepoint_end(struct sq *q, int ret)
+{
+	return sp_end(q, ret);
+}
+
+void sq_col_str(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	col_str(st, i, buf, size);
 }
 
 /* ---- opening, migrations, transactions ---- */
@@ -629,6 +675,8 @@ static void sqlite_close(struct store *s)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(q->cache[i]);
+	for (int i = 0; i < SQ_EXT_STMTS; i++)
+		sqlite3_finalize(q->ext[i]);
 	/* Closing with a transaction open rolls it back, which is what an
 	 * abandoned transaction must do. */
 	if (q->db && sqlite3_close(q->db) != SQLITE_OK)
@@ -804,7 +852,7 @@ static int sqlite_network_update(struct store *s, const struct st_network *n)
 static int sqlite_network_delete(struct store *s, int64_t id)
 {
 	/* Its nodes' foreign key refuses (-ENOTEMPTY, see fail()); its join
-	 * tokens go with it. */
+	 * tokens, policies and load balancers (with their placements) go with it. */
 	return sql(sq(s), S_NET_DELETE, CHANGE, NULL, NULL, I(id), END);
 }
 
@@ -1479,4 +1527,13 @@ const struct store_ops store_sqlite_ops = {
     .fw_rule_delete = sqlite_fw_rule_delete,
     .fw_rule_get = sqlite_fw_rule_get,
     .fw_rule_list = sqlite_fw_rule_list,
+    .lb_insert = sqlite_lb_insert,
+    .lb_update = sqlite_lb_update,
+    .lb_delete = sqlite_lb_delete,
+    .lb_get = sqlite_lb_get,
+    .lb_get_id = sqlite_lb_get_id,
+    .lb_list = sqlite_lb_list,
+    .placement_put = sqlite_placement_put,
+    .placement_delete = sqlite_placement_delete,
+    .placement_list = sqlite_placement_list,
 };

@@ -736,7 +736,7 @@ static void test_revisions(void)
 	int v = 0;
 
 	CHECK(s->ops->schema_version(s, &v) == 0);
-	CHECK(v == 3);
+	CHECK(v == 4);
 	for (int i = 0; i < 10; i++) {
 		CHECK(s->ops->begin(s) == 0);
 		CHECK(s->ops->next_revision(s, &r) == 0);
@@ -816,7 +816,7 @@ static void test_migrations(void)
 	               "UPDATE meta SET value = 41 WHERE key = 'revision';") == SQLITE_OK);
 	CHECK(raw_int("PRAGMA user_version") == 1);
 	s = open_store();
-	CHECK(s->ops->schema_version(s, &v) == 0 && v == 3);
+	CHECK(s->ops->schema_version(s, &v) == 0 && v == 4);
 	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.mtu == 1420);
 	CHECK(got.hub_name[0] == '\0'); /* the column step 2 added */
 	CHECK(s->ops->fw_policy_list(s, 0, count_policies, &pols) == 0 && pols == 0); /* step 3 */
@@ -837,7 +837,7 @@ static void test_migrations(void)
 	/* Reopening a current file changes nothing. */
 	s = open_store();
 	store_close(s);
-	CHECK(raw_int("PRAGMA user_version") == 3);
+	CHECK(raw_int("PRAGMA user_version") == 4);
 
 	/* A file from a newer build is refused and left as it was. */
 	CHECK(raw_exec("PRAGMA user_version = 99") == SQLITE_OK);

@@ -61,13 +61,17 @@ struct vpn_member {
 	struct in_addr address;
 	size_t n_endpoints;
 	char endpoints[VPN_MAX_ENDPOINTS][VPN_ENDPOINT_MAX];
+	/* More prefixes routed to this member (a load balancer vip it hosts); not owned. */
+	size_t n_extra;
+	const struct nf_prefix *extra;
 };
 
 /*
  * Compiles the vpn section of member self_id of net, whose members are
  * members[0..n). Mesh: a peer for every other member. Hub: spokes get one
  * peer, the hub, routing the whole network; the hub gets every spoke and
- * forwards. Returns 0 or -errno (-ENOENT when self_id is not a member).
+ * forwards. A peer routes its member's address and extra prefixes. Returns 0
+ * or -errno (-ENOENT when self_id is not a member).
  */
 int vpn_compile(const struct vpn_network *net, const struct vpn_member *members, size_t n,
                 int64_t self_id, struct vpn_config *out);

@@ -26,19 +26,26 @@ static void host_prefix(struct in_addr a, struct nf_prefix *out)
 	out->len = 32;
 }
 
-/* Fills peer from member m, routing allowed (one prefix, copied). */
+/*
+ * Fills peer from member m, routing allowed (copied) and, with extra, m's
+ * extra prefixes after it.
+ */
 static int fill_peer(struct vpn_peer *peer, const struct vpn_member *m,
-                     const struct nf_prefix *allowed, uint16_t keepalive)
+                     const struct nf_prefix *allowed, bool extra, uint16_t keepalive)
 {
+	size_t n_extra = extra ? m->n_extra : 0;
+
 	memcpy(peer->public_key, m->public_key, VPN_KEY_LEN);
 	snprintf(peer->name, sizeof(peer->name), "%s", m->name);
 	if (m->n_endpoints)
 		snprintf(peer->endpoint, sizeof(peer->endpoint), "%s", m->endpoints[0]);
-	peer->allowed = calloc(1, sizeof(*peer->allowed));
+	peer->allowed = calloc(1 + n_extra, sizeof(*peer->allowed));
 	if (!peer->allowed)
 		return -ENOMEM;
 	peer->allowed[0] = *allowed;
-	peer->n_allowed = 1;
+	if (n_extra)
+		memcpy(&peer->allowed[1], m->extra, n_extra * sizeof(*m->extra));
+	peer->n_allowed = 1 + n_extra;
 	peer->keepalive = keepalive;
 	return 0;
 }
@@ -73,9 +80,10 @@ int vpn_compile(const struct vpn_network *net, const struct vpn_member *members,
 		return -ENOMEM;
 
 	if (net->topology == VPN_HUB && self != hub) {
-		/* A spoke talks to the hub only, which routes the whole network. */
+		/* A spoke talks to the hub only, which routes the whole network
+		 * (the hub's extra prefixes are overlay addresses, inside it). */
 		if (hub) {
-			ret = fill_peer(&out->peers[0], hub, &net->cidr, VPN_KEEPALIVE);
+			ret = fill_peer(&out->peers[0], hub, &net->cidr, false, VPN_KEEPALIVE);
 			if (ret)
 				goto cleanup;
 			out->n_peers = 1;
@@ -88,7 +96,7 @@ int vpn_compile(const struct vpn_network *net, const struct vpn_member *members,
 		if (&members[i] == self)
 			continue;
 		host_prefix(members[i].address, &allowed);
-		ret = fill_peer(&out->peers[out->n_peers], &members[i], &allowed, keepalive);
+		ret = fill_peer(&out->peers[out->n_peers], &members[i], &allowed, true, keepalive);
 		if (ret)
 			goto cleanup;
 		out->n_peers++;

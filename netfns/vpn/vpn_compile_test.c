@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the vpn compiler (mesh, hub) and overlay address allocation. */
+/* Unit tests for the vpn compiler (mesh, hub, extra prefixes) and overlay address allocation. */
 #include "netfns/vpn/vpn.h"
 #include "tests/check.h"
 
@@ -86,6 +86,59 @@ static void test_hub(void)
 	vpn_config_free(&cfg);
 }
 
+/* A member's extra prefixes (a vip it hosts) follow its address wherever peers route to it. */
+static void test_extra(void)
+{
+	struct vpn_network net = {.port = 51820, .mtu = 1420, .topology = VPN_MESH};
+	struct nf_prefix vips[2];
+	struct vpn_member m[3];
+	struct vpn_config cfg;
+	char buf[NF_PREFIX_STRLEN];
+
+	nf_prefix_parse("10.9.0.0/24", false, &net.cidr);
+	nf_prefix_parse("10.9.0.200/32", false, &vips[0]);
+	nf_prefix_parse("10.9.0.201/32", false, &vips[1]);
+	member(&m[0], 1, "10.9.0.1", true);
+	member(&m[1], 2, "10.9.0.2", true);
+	member(&m[2], 3, "10.9.0.3", true);
+	m[1].n_extra = 2;
+	m[1].extra = vips;
+
+	/* Mesh: n1's peer n2 routes n2's address, then both vips; n3 only its own. */
+	CHECK(vpn_compile(&net, m, 3, 1, &cfg) == 0 && cfg.n_peers == 2);
+	CHECK(strcmp(cfg.peers[0].name, "n3") == 0 && cfg.peers[0].n_allowed == 1);
+	CHECK(strcmp(cfg.peers[1].name, "n2") == 0 && cfg.peers[1].n_allowed == 3);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[1].allowed[0], buf, sizeof(buf)), "10.9.0.2/32") ==
+	      0);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[1].allowed[1], buf, sizeof(buf)),
+	             "10.9.0.200/32") == 0);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[1].allowed[2], buf, sizeof(buf)),
+	             "10.9.0.201/32") == 0);
+	vpn_config_free(&cfg);
+	/* The host itself has no peer for its own vips. */
+	CHECK(vpn_compile(&net, m, 3, 2, &cfg) == 0 && cfg.n_peers == 2);
+	CHECK(cfg.peers[0].n_allowed == 1 && cfg.peers[1].n_allowed == 1);
+	vpn_config_free(&cfg);
+
+	/* Hub: the hub's peer for spoke n2 routes n2's vips; a spoke routes the whole
+	 * network to the hub, vips of the hub or of other spokes included. */
+	net.topology = VPN_HUB;
+	net.hub_node_id = 1;
+	CHECK(vpn_compile(&net, m, 3, 1, &cfg) == 0 && cfg.n_peers == 2);
+	CHECK(strcmp(cfg.peers[1].name, "n2") == 0 && cfg.peers[1].n_allowed == 3);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[1].allowed[2], buf, sizeof(buf)),
+	             "10.9.0.201/32") == 0);
+	vpn_config_free(&cfg);
+	m[0].n_extra = 1;
+	m[0].extra = vips;
+	m[1].n_extra = 0;
+	CHECK(vpn_compile(&net, m, 3, 3, &cfg) == 0 && cfg.n_peers == 1);
+	CHECK(cfg.peers[0].n_allowed == 1 &&
+	      strcmp(nf_prefix_format(&cfg.peers[0].allowed[0], buf, sizeof(buf)), "10.9.0.0/24") ==
+	          0);
+	vpn_config_free(&cfg);
+}
+
 static void test_ipam(void)
 {
 	struct nf_prefix p;
@@ -124,6 +177,7 @@ int main(void)
 {
 	test_mesh();
 	test_hub();
+	test_extra();
 	test_ipam();
 	return check_result();
 }

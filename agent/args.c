@@ -22,7 +22,7 @@ const char agent_usage[] =
     "                   [--join-token TOKEN | --join-token-file FILE]\n"
     "                   [--name NAME] [--labels KEY=VALUE,...] [--endpoint IP:PORT]...\n"
     "                   [--wg-interface NAME] [--cleanup-on-exit]\n"
-    "                   [--log-level debug|info|warn|error]\n"
+    "                   [--log-level debug|info|warn|error] [--config FILE]\n"
     "\n"
     "  --controller URL      controller agent endpoint; repeatable (default: the\n"
     "                        URLs in the join token / saved at enrollment)\n"
@@ -34,7 +34,10 @@ const char agent_usage[] =
     "  --endpoint IP:PORT    address where peers reach this node; repeatable\n"
     "  --wg-interface NAME   WireGuard interface (default: " AGENT_DEFAULT_IF ")\n"
     "  --cleanup-on-exit     remove the interface on SIGTERM/SIGINT\n"
-    "  --log-level LEVEL     debug, info (default), warn or error\n";
+    "  --log-level LEVEL     debug, info (default), warn or error\n"
+    "  --config FILE         settings as \"key = value\" lines, each key named as its\n"
+    "                        flag (default: " AGENT_DEFAULT_CONF ", when it exists);\n"
+    "                        a flag given here replaces the file's values for it\n";
 
 /* Characters of names, label keys and values: no shell or path metacharacters. */
 static bool name_char(char c)
@@ -168,20 +171,89 @@ static int add_endpoint(const char *val, struct agent_args *out, char *err, size
 	return 0;
 }
 
-/* Fills the defaults and checks what only makes sense as a whole. */
-static int finish(struct agent_args *out, const char *name, const char *ifname, char *err,
-                  size_t errlen)
+/* The flags that are checked as a whole once all are in, and "given twice" markers. */
+struct parse {
+	struct agent_args *out;
+	const char *name, *ifname, *level, *token;
+};
+
+static int set_name(struct parse *p, const char *flag, char *val, char *err, size_t errlen)
 {
+	int ret = set_once(flag, &p->name, val, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	if (!valid_token(val, 1, VPN_NAME_MAX - 1, false))
+		return fail(err, errlen, "--name: \"%s\": must be 1-%d of [A-Za-z0-9._-]", val,
+		            VPN_NAME_MAX - 1);
+	strcpy(p->out->name, val);
+	return 0;
+}
+
+static int set_ifname(struct parse *p, const char *flag, char *val, char *err, size_t errlen)
+{
+	int ret = set_once(flag, &p->ifname, val, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	if (!valid_token(val, 1, IFNAMSIZ - 1, false) || strcmp(val, ".") == 0 ||
+	    strcmp(val, "..") == 0)
+		return fail(err, errlen, "--wg-interface: \"%s\": must be 1-%d of [A-Za-z0-9._-]",
+		            val, IFNAMSIZ - 1);
+	strcpy(p->out->wg_ifname, val);
+	return 0;
+}
+
+/*
+ * Applies one flag and its value. Values are checked here rather than at the
+ * end so that an error in the config file can still name its line.
+ */
+static int apply(struct parse *p, const char *flag, char *val, char *err, size_t errlen)
+{
+	struct agent_args *out = p->out;
+	int ret;
+
+	if (strcmp(flag, "--controller") == 0)
+		return add_controller(val, out, err, errlen);
+	if (strcmp(flag, "--join-token") == 0) {
+		ret = set_once(flag, &p->token, val, err, errlen);
+		if (ret == 0)
+			out->join_token = val;
+		return ret;
+	}
+	if (strcmp(flag, "--join-token-file") == 0)
+		return set_once(flag, &out->join_token_file, val, err, errlen);
+	if (strcmp(flag, "--state-dir") == 0)
+		return set_once(flag, &out->state_dir, val, err, errlen);
+	if (strcmp(flag, "--config") == 0)
+		return set_once(flag, &out->config, val, err, errlen);
+	if (strcmp(flag, "--name") == 0)
+		return set_name(p, flag, val, err, errlen);
+	if (strcmp(flag, "--labels") == 0)
+		return agent_labels_parse(val, out, err, errlen);
+	if (strcmp(flag, "--endpoint") == 0)
+		return add_endpoint(val, out, err, errlen);
+	if (strcmp(flag, "--wg-interface") == 0)
+		return set_ifname(p, flag, val, err, errlen);
+	if (strcmp(flag, "--log-level") == 0) {
+		ret = set_once(flag, &p->level, val, err, errlen);
+		return ret < 0 ? ret : parse_level(val, &out->log_level, err, errlen);
+	}
+	return fail(err, errlen, "unknown flag %s", flag);
+}
+
+/* Fills the defaults and checks what only makes sense as a whole. */
+static int finish(struct parse *p, char *err, size_t errlen)
+{
+	struct agent_args *out = p->out;
+
 	if (!out->state_dir)
-		return fail(err, errlen, "--state-dir: required");
+		return fail(err, errlen,
+		            "--state-dir: required (a flag or state-dir in the "
+		            "config file)");
 	if (out->join_token && out->join_token_file)
 		return fail(err, errlen, "--join-token and --join-token-file: give only one");
-	if (name) {
-		if (!valid_token(name, 1, VPN_NAME_MAX - 1, false))
-			return fail(err, errlen, "--name: \"%s\": must be 1-%d of [A-Za-z0-9._-]",
-			            name, VPN_NAME_MAX - 1);
-		strcpy(out->name, name);
-	} else {
+	if (!p->name) {
 		char host[256] = "";
 
 		if (gethostname(host, sizeof(host) - 1) < 0 ||
@@ -192,22 +264,65 @@ static int finish(struct agent_args *out, const char *name, const char *ifname, 
 			            host);
 		strcpy(out->name, host);
 	}
-	if (!ifname)
-		ifname = AGENT_DEFAULT_IF;
-	if (!valid_token(ifname, 1, IFNAMSIZ - 1, false) || strcmp(ifname, ".") == 0 ||
-	    strcmp(ifname, "..") == 0)
-		return fail(err, errlen, "--wg-interface: \"%s\": must be 1-%d of [A-Za-z0-9._-]",
-		            ifname, IFNAMSIZ - 1);
-	strcpy(out->wg_ifname, ifname);
+	if (!p->ifname)
+		strcpy(out->wg_ifname, AGENT_DEFAULT_IF);
 	return 0;
 }
 
-int agent_args_parse(int argc, char **argv, struct agent_args *out, char *err, size_t errlen)
+/* True for the flags that take no value. */
+static bool bare_flag(const char *flag)
 {
-	const char *name = NULL;
-	const char *ifname = NULL;
-	const char *level = NULL;
-	const char *token = NULL;
+	return strcmp(flag, "--help") == 0 || strcmp(flag, "--cleanup-on-exit") == 0;
+}
+
+/*
+ * True when the command line set the key of this config entry: its values in
+ * the file are then replaced, not added to. --join-token replaces the file's
+ * join-token-file, since only one of the two may be given.
+ */
+static bool overridden(char given[][32], size_t n_given, const char *key)
+{
+	for (size_t i = 0; i < n_given; i++) {
+		if (strcmp(given[i] + 2, key) == 0)
+			return true;
+		if (strcmp(given[i], "--join-token") == 0 && strcmp(key, "join-token-file") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Applies the file's settings the command line left alone. */
+static int apply_conf(struct parse *p, const struct agent_conf *conf, char given[][32],
+                      size_t n_given, char *err, size_t errlen)
+{
+	char msg[512];
+	char flag[48];
+
+	for (size_t i = 0; i < conf->n; i++) {
+		const struct agent_conf_entry *e = &conf->entries[i];
+		int ret;
+
+		if (overridden(given, n_given, e->key))
+			continue;
+		snprintf(flag, sizeof(flag), "--%s", e->key);
+		ret = apply(p, flag, e->value, msg, sizeof(msg));
+		if (ret < 0) {
+			/* "--labels: ..." becomes "<path>:<line>: labels: ...". */
+			snprintf(err, errlen, "%s:%u: %s", conf->path, e->line,
+			         strncmp(msg, "--", 2) == 0 ? msg + 2 : msg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int agent_args_parse_conf(int argc, char **argv, const struct agent_conf *conf,
+                          struct agent_args *out, char *err, size_t errlen)
+{
+	/* Distinct flags given on the command line; more than there are flags cannot be. */
+	char given[16][32];
+	struct parse p = {.out = out};
+	size_t n_given = 0;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -218,6 +333,7 @@ int agent_args_parse(int argc, char **argv, struct agent_args *out, char *err, s
 		char *eq = strchr(arg, '=');
 		char *val = NULL;
 		size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+		bool seen = false;
 
 		if (strncmp(arg, "--", 2) != 0)
 			return fail(err, errlen, "unexpected argument \"%s\"", arg);
@@ -242,36 +358,41 @@ int agent_args_parse(int argc, char **argv, struct agent_args *out, char *err, s
 		} else {
 			return fail(err, errlen, "%s: needs a value", flag);
 		}
+		ret = apply(&p, flag, val, err, errlen);
+		if (ret < 0)
+			return ret;
+		for (size_t k = 0; k < n_given; k++)
+			seen = seen || strcmp(given[k], flag) == 0;
+		if (!seen && n_given < sizeof(given) / sizeof(given[0]))
+			strcpy(given[n_given++], flag);
+	}
+	if (conf) {
+		ret = apply_conf(&p, conf, given, n_given, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return finish(&p, err, errlen);
+}
 
-		if (strcmp(flag, "--controller") == 0)
-			ret = add_controller(val, out, err, errlen);
-		else if (strcmp(flag, "--join-token") == 0)
-			ret = set_once(flag, &token, val, err, errlen);
-		else if (strcmp(flag, "--join-token-file") == 0)
-			ret = set_once(flag, &out->join_token_file, val, err, errlen);
-		else if (strcmp(flag, "--state-dir") == 0)
-			ret = set_once(flag, &out->state_dir, val, err, errlen);
-		else if (strcmp(flag, "--name") == 0)
-			ret = set_once(flag, &name, val, err, errlen);
-		else if (strcmp(flag, "--labels") == 0)
-			ret = agent_labels_parse(val, out, err, errlen);
-		else if (strcmp(flag, "--endpoint") == 0)
-			ret = add_endpoint(val, out, err, errlen);
-		else if (strcmp(flag, "--wg-interface") == 0)
-			ret = set_once(flag, &ifname, val, err, errlen);
-		else if (strcmp(flag, "--log-level") == 0)
-			ret = set_once(flag, &level, val, err, errlen);
-		else
-			return fail(err, errlen, "unknown flag %s", flag);
-		if (ret < 0)
-			return ret;
-		if (strcmp(flag, "--join-token") == 0)
-			out->join_token = val;
+int agent_args_parse(int argc, char **argv, struct agent_args *out, char *err, size_t errlen)
+{
+	return agent_args_parse_conf(argc, argv, NULL, out, err, errlen);
+}
+
+const char *agent_args_config(int argc, char **argv, const char *default_path)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--help") == 0)
+			return NULL;
+		if (strncmp(arg, "--config=", 9) == 0)
+			return arg + 9;
+		if (strcmp(arg, "--config") == 0)
+			return i + 1 < argc ? argv[i + 1] : NULL; /* the parser reports it */
+		/* Skips a flag's separate value, which may itself look like a flag. */
+		if (strncmp(arg, "--", 2) == 0 && !strchr(arg, '=') && !bare_flag(arg))
+			i++;
 	}
-	if (level) {
-		ret = parse_level(level, &out->log_level, err, errlen);
-		if (ret < 0)
-			return ret;
-	}
-	return finish(out, name, ifname, err, errlen);
+	return default_path && access(default_path, F_OK) == 0 ? default_path : NULL;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/args.h"
+#include "agent/conf.h"
 #include "agent/reconcile.h"
 #include "agent/session.h"
 #include "agent/state.h"
@@ -178,6 +179,8 @@ static void restore(struct agent_state *st, struct reconcile *rc)
 int main(int argc, char **argv)
 {
 	struct agent_args args;
+	struct agent_conf conf = {0};
+	const char *conf_path;
 	struct nf_join_token tok;
 	struct agent_enrollment enr;
 	struct agent_state *st = NULL;
@@ -196,17 +199,26 @@ int main(int argc, char **argv)
 
 	memset(&tok, 0, sizeof(tok));
 	memset(&enr, 0, sizeof(enr));
-	ret = agent_args_parse(argc, argv, &args, err, sizeof(err));
+	/* The file's settings come first so the command line can replace them. */
+	conf_path = agent_args_config(argc, argv, AGENT_DEFAULT_CONF);
+	ret = conf_path ? agent_conf_load(&conf, conf_path, err, sizeof(err)) : 0;
+	if (ret == 0)
+		ret = agent_args_parse_conf(argc, argv, conf_path ? &conf : NULL, &args, err,
+		                            sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "netfn-agent: %s\n(see netfn-agent --help)\n", err);
+		agent_conf_free(&conf);
 		return EXIT_USAGE;
 	}
 	if (args.help) {
 		fputs(agent_usage, stdout);
+		agent_conf_free(&conf);
 		return 0;
 	}
 	nf_log_set_ident("netfn-agent");
 	nf_log_set_level(args.log_level);
+	if (conf_path)
+		nf_debug("settings from %s and the command line", conf_path);
 	ret = signals_block();
 	if (ret < 0) {
 		fprintf(stderr, "netfn-agent: cannot set up signals: %s\n", strerror(-ret));
@@ -235,7 +247,8 @@ int main(int argc, char **argv)
 		if (!args.join_token && !args.join_token_file) {
 			fprintf(stderr,
 			        "netfn-agent: not enrolled yet (%s has no %s): the first "
-			        "start needs --join-token or --join-token-file\n",
+			        "start needs --join-token or --join-token-file (or "
+			        "join-token-file in the config file)\n",
 			        args.state_dir, STATE_ENROLLMENT_FILE);
 			status = EXIT_USAGE;
 			goto cleanup;
@@ -308,5 +321,6 @@ cleanup:
 	reconcile_close(rc);
 	session_close(s);
 	state_close(st);
+	agent_conf_free(&conf);
 	return status;
 }

@@ -15,8 +15,13 @@ pkgs=(
 	nftables wireguard-go
 	# tests, demo and benchmarks: namespaces, packets, JSON, raw sockets, the store
 	wireguard-tools iproute2 iputils-ping jq procps ncat sqlite3 coreutils openssl
+	# the load balancer benchmark's comparison
+	haproxy
 	# formatting check
 	clang-format
+	# packages (scripts/package.sh: dpkg-shlibdeps) and their tests (tests/pkg/):
+	# a Debian root, unit checks, cloud-init's schema check and YAML for the user-data
+	dpkg-dev debootstrap systemd cloud-init python3-yaml
 )
 
 missing=()

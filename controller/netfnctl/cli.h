@@ -62,6 +62,7 @@ extern const struct cli_noun cli_noun_node;
 extern const struct cli_noun cli_noun_status;
 extern const struct cli_noun cli_noun_audit;
 extern const struct cli_noun cli_noun_firewall;
+extern const struct cli_noun cli_noun_bootstrap;
 extern const struct cli_noun cli_noun_lb;
 
 /* A string for a protobuf-c field: the generated structs want char *, never NULL. */

@@ -162,6 +162,8 @@ struct vpn_priv {
 	size_t n;
 	struct vpn_member *members;
 	struct nf_prefix *extra; /* the members' vips, grouped by member */
+	size_t n_hosts;
+	int64_t *hosts; /* nodes hosting any lb frontend, sorted */
 };
 
 static void vpn_close(void *priv)
@@ -172,7 +174,15 @@ static void vpn_close(void *priv)
 		return;
 	free(vp->members);
 	free(vp->extra);
+	free(vp->hosts);
 	free(vp);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 /* A load balancer's vip and the node it is routed to. */
@@ -201,16 +211,22 @@ static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
 	struct vip_host *v = calloc(nc->n_pl ? nc->n_pl : 1, sizeof(*v));
 	size_t n = 0, k = 0;
 
-	if (!v)
+	vp->hosts = calloc(nc->n_pl ? nc->n_pl : 1, sizeof(*vp->hosts));
+	if (!v || !vp->hosts) {
+		free(v);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < nc->n_pl; i++) {
 		const struct st_placement *p = &nc->pl[i];
 		const struct st_lb *lb = find_lb(nc, p->object_id);
+
+		vp->hosts[vp->n_hosts++] = p->node_id;
 
 		if (lb->vip && (i == 0 || nc->pl[i - 1].object_id != p->object_id))
 			v[n++] = (struct vip_host){p->node_id, lb->id, lb->vip};
 	}
 	qsort(v, n, sizeof(*v), cmp_vip_host);
+	qsort(vp->hosts, vp->n_hosts, sizeof(*vp->hosts), cmp_id);
 	vp->extra = calloc(n ? n : 1, sizeof(*vp->extra));
 	if (!vp->extra) {
 		free(v);
@@ -289,9 +305,17 @@ static int vpn_config(void *priv, int64_t node_id, uint64_t revision, struct vpn
 	struct vpn_priv *vp = priv;
 	int ret = vpn_compile(&vp->net, vp->members, vp->n, node_id, out);
 
-	if (!ret)
-		out->revision = revision;
-	return ret;
+	if (ret)
+		return ret;
+	out->revision = revision;
+	/*
+	 * A node hosting a frontend forwards between the overlay peers (client
+	 * in, backend out). The section says so, else the vpn function turns
+	 * forwarding off at each revision under the lb function's feet.
+	 */
+	if (bsearch(&node_id, vp->hosts, vp->n_hosts, sizeof(node_id), cmp_id))
+		out->forward = true;
+	return 0;
 }
 
 static int vpn_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out)

@@ -168,6 +168,21 @@ static void test_firewall(struct store *s, int64_t net, int64_t a, int64_t b, in
 	(void)a;
 }
 
+/* Whether node's vpn section forwards between peers. */
+static bool forwards(struct store *s, int64_t node)
+{
+	struct vpn_config cfg;
+	struct st_node n;
+	bool on;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	if (compile_node_vpn(s, &n, &cfg))
+		return false;
+	on = cfg.forward;
+	vpn_config_free(&cfg);
+	return on;
+}
+
 /* The lb section node last got, or NULL (free with compile_config_free(*cfg)). */
 static Netfn__LbSection *lb_of(struct store *s, int64_t node, Netfn__NodeConfig **cfg)
 {
@@ -239,9 +254,11 @@ static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t 
 	CHECK(s->ops->begin(s) == 0 && s->ops->lb_insert(s, &lb) == 0);
 	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
 	/* Placed on a1 (nothing hosted anywhere: the lowest id). a1's lb section
-	 * changed; b1's and c1's vpn sections, which now route the vip to a1. */
+	 * changed, and its vpn section (it now forwards); b1's and c1's vpn
+	 * sections, which now route the vip to a1. */
 	CHECK(changed.n == 3);
-	CHECK(rev_of(s, a, "lb") > la && rev_of(s, c, "lb") == lc && rev(s, a) == va);
+	CHECK(rev_of(s, a, "lb") > la && rev_of(s, c, "lb") == lc && rev(s, a) > va);
+	CHECK(forwards(s, a) && !forwards(s, b) && !forwards(s, c));
 	CHECK(rev(s, b) > vb && rev(s, c) > vc);
 	idvec_free(&changed);
 
@@ -289,7 +306,7 @@ static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t 
 	compile_config_free(cfg);
 
 	/* A second load balancer without a vip goes to the node hosting fewest
-	 * (b1) and listens on b1's own address; no vpn section moves. */
+	 * (b1) and listens on b1's own address; no route moves, b1 now forwards. */
 	struct st_lb dns = lb;
 	strcpy(dns.name, "dns");
 	strcpy(dns.protocol, "udp");
@@ -301,7 +318,7 @@ static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t 
 	CHECK(s->ops->begin(s) == 0 && s->ops->lb_insert(s, &dns) == 0);
 	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
 	CHECK(changed_is(&changed, 1, (int64_t[]){b}));
-	CHECK(rev(s, a) == va && rev(s, b) == vb && rev(s, c) == vc);
+	CHECK(rev(s, a) == va && rev(s, b) > vb && rev(s, c) == vc && forwards(s, b));
 	idvec_free(&changed);
 	sec = lb_of(s, b, &cfg);
 	CHECK(sec && sec->n_frontends == 1);
@@ -320,6 +337,7 @@ static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t 
 	CHECK(sec && sec->n_frontends == 0);
 	compile_config_free(cfg);
 	CHECK(!routes(s, b, "a1", "10.7.0.100/32") && routes(s, b, "a1", "10.7.0.1/32"));
+	CHECK(!forwards(s, a) && forwards(s, b));
 }
 
 int main(void)

@@ -20,7 +20,7 @@
 #define CTL_OFFLINE_BEATS        3
 /* The scheduler moves what a node hosts after this many heartbeats without a word from it. */
 #define CTL_DEAD_BEATS 2
-#define CTL_MAX_URLS             NF_TOKEN_MAX_URLS
+#define CTL_MAX_URLS   NF_TOKEN_MAX_URLS
 
 struct agentsrv;
 

@@ -57,5 +57,4 @@ struct sched_kind {
  */
 int sched_network(struct store *s, int64_t network_id, bool *changed);
 
-
 #endif

@@ -167,7 +167,7 @@ struct st_lb {
 	uint32_t hc_timeout_ms;
 	uint32_t hc_rise;
 	uint32_t hc_fall;
-	uint16_t hc_port; /* 0: each backend's port */
+	uint16_t hc_port;   /* 0: each backend's port */
 	size_t n_placement; /* nodes allowed to host the frontend; 0: any */
 	struct st_label placement[ST_MAX_LABELS];
 	uint32_t replicas;

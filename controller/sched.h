@@ -39,6 +39,7 @@ struct sched_want {
 	size_t n_selector;      /* eligible nodes carry all of these; 0: any node */
 	struct st_label selector[ST_MAX_LABELS];
 	uint32_t replicas;
+	bool need_endpoint; /* only nodes with an endpoint others can reach (a gateway) */
 };
 
 typedef int (*sched_want_cb)(void *ctx, const struct sched_want *w);

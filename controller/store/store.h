@@ -27,6 +27,7 @@
 #define ST_KEY_LEN       32
 #define ST_FUNC_MAX      16
 #define ST_ERROR_MAX     256
+#define ST_DOMAIN_MAX    192 /* a DNS domain, without the trailing dot */
 /* Firewall rule text fields; netfns/firewall/fw_compile.h bounds what it accepts to fit. */
 #define ST_FW_WORD_MAX  8    /* direction, protocol, action */
 #define ST_FW_ADDRS_MAX 2048 /* src, dst: space-separated CIDRs and selectors */
@@ -49,6 +50,8 @@ struct st_network {
 	int64_t hub_node_id;        /* 0: none */
 	char hub_name[ST_NAME_MAX]; /* the hub by name: it may join after the network exists */
 	int64_t created;
+	char domain[ST_DOMAIN_MAX]; /* the zone is <name>.<domain> */
+	uint32_t dns_replicas;      /* DNS servers to place: 1 or 2 */
 };
 
 struct st_node {
@@ -190,6 +193,34 @@ struct st_placement {
 	char reason[128];
 };
 
+/* A custom record of a network's zone (see DnsRecord in proto/netfn.proto). */
+#define ST_DNS_VALUE_MAX 512
+
+struct st_dns_record {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_DOMAIN_MAX]; /* relative to the zone; "@" the zone itself */
+	char type[8];             /* "A" | "AAAA" | "CNAME" | "SRV" | "TXT" */
+	char value[ST_DNS_VALUE_MAX];
+	uint32_t ttl;
+	int64_t created;
+};
+
+/* An external client (a machine with no agent); unique by name in its network. */
+struct st_client {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_NAME_MAX];
+	uint8_t wg_pk[ST_KEY_LEN];
+	uint32_t overlay_addr; /* IPv4, network byte order */
+	size_t n_labels;
+	struct st_label labels[ST_MAX_LABELS];
+	size_t n_gateway_selector;
+	struct st_label gateway_selector[ST_MAX_LABELS];
+	int64_t expires; /* unix seconds; 0 never */
+	int64_t created;
+};
+
 struct store;
 
 typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
@@ -202,6 +233,8 @@ typedef int (*store_fw_policy_cb)(void *ctx, const struct st_fw_policy *p);
 typedef int (*store_fw_rule_cb)(void *ctx, const struct st_fw_rule *r);
 typedef int (*store_lb_cb)(void *ctx, const struct st_lb *lb);
 typedef int (*store_placement_cb)(void *ctx, const struct st_placement *p);
+typedef int (*store_dns_record_cb)(void *ctx, const struct st_dns_record *r);
+typedef int (*store_client_cb)(void *ctx, const struct st_client *c);
 
 /* An engine: every operation of the interface. */
 struct store_ops {
@@ -295,6 +328,23 @@ struct store_ops {
 	/* Ordered by object_id, slot; object_id 0: every object of kind. */
 	int (*placement_list)(struct store *s, const char *kind, int64_t object_id,
 	                      store_placement_cb cb, void *ctx);
+
+	/* DNS records: deleted with their network; sets r->id on insert. */
+	int (*dns_record_insert)(struct store *s, struct st_dns_record *r);
+	int (*dns_record_delete)(struct store *s, int64_t id);
+	int (*dns_record_get)(struct store *s, int64_t id, struct st_dns_record *out);
+	/* Ordered by name, type, id. */
+	int (*dns_record_list)(struct store *s, int64_t network_id, store_dns_record_cb cb,
+	                       void *ctx);
+
+	/* Clients: deleted with their network (their placements too); sets c->id on insert. */
+	int (*client_insert)(struct store *s, struct st_client *c);
+	int (*client_delete)(struct store *s, int64_t id);
+	int (*client_get)(struct store *s, int64_t network_id, const char *name,
+	                  struct st_client *out);
+	int (*client_get_id)(struct store *s, int64_t id, struct st_client *out);
+	/* Ordered by id; network_id 0: the clients of every network. */
+	int (*client_list)(struct store *s, int64_t network_id, store_client_cb cb, void *ctx);
 };
 
 /* Every engine's handle starts with its ops. */

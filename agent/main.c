@@ -274,6 +274,7 @@ int main(int argc, char **argv)
 	}
 	env.wg_ifname = args.wg_ifname;
 	env.wg_private_key = st->wg_private;
+	env.state_dir = st->dir;
 	/* The URLs the session dials, as it picks them: flags, else enrollment, else token. */
 	env.n_controllers = tok.n_urls;
 	src = tok.urls;

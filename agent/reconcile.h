@@ -32,6 +32,8 @@ struct reconcile_env {
 	/* The controller URLs the session uses: the firewall keeps them reachable. */
 	size_t n_controllers;
 	const char *const *controllers;
+	/* The agent's state directory: functions keep files of their own below it. */
+	const char *state_dir;
 };
 
 /* Why a section was not applied: a reason and the object that caused it. */
@@ -70,6 +72,9 @@ extern const struct reconcile_fn reconcile_fn_firewall;
 
 /* The load balancer function (fn_lb.c). */
 extern const struct reconcile_fn reconcile_fn_lb;
+
+/* The overlay DNS function (fn_dns.c). */
+extern const struct reconcile_fn reconcile_fn_dns;
 
 struct reconcile;
 

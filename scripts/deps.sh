@@ -10,11 +10,17 @@ pkgs=(
 	# build
 	build-essential cmake pkg-config git
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libsqlite3-dev
-	libmnl-dev libnftnl-dev
+	libmnl-dev libnftnl-dev libsystemd-dev
+	# netfnctl client create --qr
+	libqrencode-dev
 	# data plane the agent drives (no WireGuard module in these kernels)
 	nftables wireguard-go
+	# overlay DNS: dnsmasq-base is the program alone (the dnsmasq package would start a
+	# system-wide service of its own)
+	dnsmasq-base
 	# tests, demo and benchmarks: namespaces, packets, JSON, raw sockets, the store
 	wireguard-tools iproute2 iputils-ping jq procps ncat sqlite3 coreutils openssl
+	bind9-dnsutils
 	# the load balancer benchmark's comparison
 	haproxy
 	# formatting check

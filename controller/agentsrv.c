@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "controller/compile.h"
+#include "controller/ipam.h"
 #include "controller/server.h"
 #include "controller/validate.h"
 #include "netfns/common/log.h"
@@ -583,38 +584,6 @@ cleanup:
 	netfn__sync_request__free_unpacked(in, NULL);
 }
 
-/* Collects the overlay addresses in use in a network. */
-struct used {
-	size_t n, cap;
-	struct in_addr *v;
-};
-
-static int used_add(struct used *u, uint32_t addr)
-{
-	if (u->n == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 64;
-		struct in_addr *v = realloc(u->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		u->v = v;
-		u->cap = cap;
-	}
-	u->v[u->n++].s_addr = addr;
-	return 0;
-}
-
-static int collect_addr(void *ctx, const struct st_node *n)
-{
-	return used_add(ctx, n->overlay_addr);
-}
-
-/* A load balancer's vip is an overlay address no node may get. */
-static int collect_vip(void *ctx, const struct st_lb *lb)
-{
-	return lb->vip ? used_add(ctx, lb->vip) : 0;
-}
-
 #define REFUSE(code, field, ...)                                                                   \
 	do {                                                                                       \
 		nf_status_set(&r->st, code, field, __VA_ARGS__);                                   \
@@ -629,8 +598,7 @@ static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_no
 	struct store *s = ctl->store;
 	struct st_join_token t;
 	struct st_audit au = {0};
-	struct nf_prefix cidr;
-	struct used used = {0};
+	struct st_client client;
 	struct in_addr addr;
 	uint8_t hash[NF_HASH_LEN];
 	int ret;
@@ -664,13 +632,20 @@ static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_no
 		if (labels_merge(node->labels, &node->n_labels, &lp, 1, "labels", &r->st))
 			REFUSE(r->st.code, r->st.field, "%s", r->st.message);
 	}
-	if ((ret = s->ops->node_list(s, net->id, collect_addr, &used)) ||
-	    (ret = s->ops->lb_list(s, net->id, collect_vip, &used)))
-		goto end;
-	nf_prefix_parse(net->cidr, false, &cidr);
-	if (vpn_ipam_alloc(&cidr, used.v, used.n, &addr))
+	/* Every holder of an overlay address counts: nodes, vips and clients. */
+	ret = ipam_alloc(s, net, &addr);
+	if (ret == -ENOSPC)
 		REFUSE(NETFN__STATUS__RESOURCE_EXHAUSTED, "network",
 		       "network '%s' (%s) has no free address", net->name, net->cidr);
+	if (ret)
+		goto end;
+	/* A name is one host in the zone: a client's is taken too. */
+	ret = s->ops->client_get(s, net->id, node->name, &client);
+	if (ret == 0)
+		REFUSE(NETFN__STATUS__ALREADY_EXISTS, "name",
+		       "network '%s' has an external client named '%s'", net->name, node->name);
+	if (ret != -ENOENT)
+		goto end;
 	node->overlay_addr = addr.s_addr;
 	node->created = ctl_now();
 	node->last_seen = node->created;
@@ -696,7 +671,6 @@ static int do_enroll(struct req *r, const Netfn__EnrollRequest *in, struct st_no
 		goto end;
 	ret = compile_network(s, net->id, changed);
 end:
-	free(used.v);
 	return ret;
 }
 

@@ -19,6 +19,7 @@
 #include "controller/agentsrv.h"
 #include "controller/api.h"
 #include "controller/compile.h"
+#include "controller/ipam.h"
 #include "controller/validate.h"
 #include "netfns/common/prefix.h"
 #include "netfns/lb/lb.h"
@@ -425,13 +426,14 @@ static int create_network(struct api_call *c, const char *name, struct st_networ
 static int check_frontend(struct api_call *c, const struct st_network *net, struct st_lb *lb,
                           bool vip_auto)
 {
-	struct vec nodes = {0}, lbs = {0}, used = {0};
+	struct vec nodes = {0}, lbs = {0};
 	const struct st_lb *others;
 	const struct st_node *owner;
 	struct nf_prefix cidr;
 	struct in_addr got;
 	uint32_t mask, base;
 	char a[INET_ADDRSTRLEN];
+	bool taken;
 	int ret;
 
 	ret = nodes_of(c, net->id, &nodes);
@@ -446,27 +448,14 @@ static int check_frontend(struct api_call *c, const struct st_network *net, stru
 	mask = cidr.len ? htonl(~0u << (32 - cidr.len)) : 0;
 	base = cidr.addr.v4.s_addr & mask;
 	if (vip_auto) {
-		for (size_t i = 0; i < nodes.n; i++) {
-			struct in_addr *u = vec_push(c, &used, sizeof(*u));
-
-			if (!u)
-				return -ENOMEM;
-			u->s_addr = ((const struct st_node *)nodes.v)[i].overlay_addr;
-		}
-		for (size_t i = 0; i < lbs.n; i++) {
-			struct in_addr *u;
-
-			if (!others[i].vip)
-				continue;
-			u = vec_push(c, &used, sizeof(*u));
-			if (!u)
-				return -ENOMEM;
-			u->s_addr = others[i].vip;
-		}
-		if (vpn_ipam_alloc(&cidr, used.v, used.n, &got))
+		/* Nodes, other vips and clients: every holder of an address. */
+		ret = ipam_alloc(c->ctl->store, net, &got);
+		if (ret == -ENOSPC)
 			return api_fail(c, NETFN__STATUS__RESOURCE_EXHAUSTED, "vip",
 			                "network '%s' (%s) has no free address for a vip",
 			                net->name, net->cidr);
+		if (ret)
+			return ret;
 		lb->vip = got.s_addr;
 	} else if (lb->vip) {
 		ip_str(lb->vip, a, sizeof(a));
@@ -486,6 +475,13 @@ static int check_frontend(struct api_call *c, const struct st_network *net, stru
 				return api_fail(c, NETFN__STATUS__ALREADY_EXISTS, "vip",
 				                "%s is already the vip of load balancer '%s'", a,
 				                others[i].name);
+		/* Named above when a node or vip has it; anyone else is a client. */
+		ret = ipam_taken(c->ctl->store, net->id, lb->vip, &taken);
+		if (ret)
+			return ret;
+		if (taken)
+			return api_fail(c, NETFN__STATUS__ALREADY_EXISTS, "vip",
+			                "%s is already an external client's address", a);
 	}
 	for (size_t i = 0; i < lbs.n; i++) {
 		const struct st_lb *o = &others[i];

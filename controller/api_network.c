@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * API handlers for networks: create (fully validated: name, CIDR, port,
- * MTU, topology, no overlap with another network), list, show, delete.
+ * MTU, topology, no overlap with another network, the overlay DNS domain
+ * and server count), list, show, delete.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,9 +12,12 @@
 #include "controller/compile.h"
 #include "controller/validate.h"
 #include "netfns/common/prefix.h"
+#include "netfns/dns/dns.h"
 
 #define DEFAULT_PORT 51820
 #define DEFAULT_MTU  1420
+/* One server, or two so lookups survive a host's death without waiting for a move. */
+#define DNS_REPLICAS_MAX 2
 
 static int count_node(void *ctx, const struct st_node *n)
 {
@@ -37,8 +41,10 @@ static Netfn__Network *network_to_pb(struct api_call *c, const struct st_network
 	pb->topology = api_strdup(c, n->topology);
 	pb->hub = api_strdup(c, n->hub_name);
 	pb->created = n->created;
+	pb->domain = api_strdup(c, n->domain[0] ? n->domain : DNS_DEFAULT_ZONE);
+	pb->dns_replicas = n->dns_replicas ? n->dns_replicas : 1;
 	s->ops->node_list(s, n->id, count_node, &pb->nodes);
-	return pb->name && pb->cidr && pb->topology && pb->hub ? pb : NULL;
+	return pb->name && pb->cidr && pb->topology && pb->hub && pb->domain ? pb : NULL;
 }
 
 struct overlap {
@@ -57,6 +63,36 @@ static int find_overlap(void *ctx, const struct st_network *n)
 		snprintf(o->cidr_text, sizeof(o->cidr_text), "%s", n->cidr);
 		return 1;
 	}
+	return 0;
+}
+
+/* Checks the overlay DNS fields of a create into n (its name is set already). */
+static int dns_fields(struct api_call *c, const Netfn__Network *in, struct st_network *n)
+{
+	char why[160], p[72], zone[DNS_NAME_MAX];
+	const char *domain = in->domain[0] ? in->domain : DNS_DEFAULT_ZONE;
+
+	if (!dns_name_valid(domain, why, sizeof(why)))
+		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "domain",
+		                "'%s' is not a domain name: %s", printable(domain, p, sizeof(p)),
+		                why);
+	if (strlen(domain) >= sizeof(n->domain))
+		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "domain",
+		                "%zu characters, at most %zu", strlen(domain),
+		                sizeof(n->domain) - 1);
+	/* Names are case-blind: the zone is kept and served in lower case. */
+	for (size_t i = 0; domain[i]; i++)
+		n->domain[i] = (char)(domain[i] >= 'A' && domain[i] <= 'Z' ? domain[i] - 'A' + 'a'
+		                                                           : domain[i]);
+	if (compile_dns_zone(n, zone, sizeof(zone)))
+		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "domain",
+		                "the zone %s.%s would be over %d characters", n->name, n->domain,
+		                DNS_NAME_MAX - 1);
+	if (in->dns_replicas > DNS_REPLICAS_MAX)
+		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "dns_replicas",
+		                "%u DNS servers: 1 or %d (0 means 1)", in->dns_replicas,
+		                DNS_REPLICAS_MAX);
+	n->dns_replicas = in->dns_replicas ? in->dns_replicas : 1;
 	return 0;
 }
 
@@ -108,6 +144,8 @@ static int network_create(struct api_call *c, const ProtobufCMessage *m, Protobu
 	n.mtu = in->mtu ? in->mtu : DEFAULT_MTU;
 	snprintf(n.topology, sizeof(n.topology), "%s", in->topology[0] ? in->topology : "mesh");
 	snprintf(n.hub_name, sizeof(n.hub_name), "%s", in->hub);
+	if (dns_fields(c, in, &n))
+		return -1;
 	n.created = ctl_now();
 
 	if (api_begin(c))
@@ -125,8 +163,10 @@ static int network_create(struct api_call *c, const ProtobufCMessage *m, Protobu
 		ret = api_store_fail(c, ret, "name", "network");
 		goto end;
 	}
-	ret = api_audit(c, n.name, "cidr=%s port=%u mtu=%u topology=%s%s%s", n.cidr, n.port, n.mtu,
-	                n.topology, n.hub_name[0] ? " hub=" : "", n.hub_name);
+	ret =
+	    api_audit(c, n.name, "cidr=%s port=%u mtu=%u topology=%s%s%s domain=%s dns_replicas=%u",
+	              n.cidr, n.port, n.mtu, n.topology, n.hub_name[0] ? " hub=" : "", n.hub_name,
+	              n.domain, n.dns_replicas);
 end:
 	if (api_end(c, ret))
 		return -1;

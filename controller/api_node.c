@@ -2,7 +2,8 @@
 /*
  * API handlers for nodes: list, show, delete (which revokes the node: its
  * peers vanish from every other node's config and its sessions are refused),
- * label, and status (desired vs applied revision per node and function).
+ * label, rename (a node's name is its name in the overlay zone), and status
+ * (desired vs applied revision per node and function).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -281,11 +282,128 @@ end:
 	return *reply ? 0 : -ENOMEM;
 }
 
+/* Who else in a network has a DNS name: a client, or a custom CNAME. */
+struct taken {
+	const char *name;
+	bool client;
+	int64_t cname_id; /* 0: none */
+};
+
+static int client_named(void *ctx, const struct st_client *cl)
+{
+	struct taken *t = ctx;
+
+	t->client |= strcmp(cl->name, t->name) == 0;
+	return 0;
+}
+
+static int cname_named(void *ctx, const struct st_dns_record *r)
+{
+	struct taken *t = ctx;
+
+	if (strcmp(r->type, "CNAME") == 0 && strcmp(r->name, t->name) == 0)
+		t->cname_id = r->id;
+	return 0;
+}
+
+static int name_taken(struct store *s, int64_t network_id, const char *name, struct taken *t)
+{
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->name = name;
+	ret = s->ops->client_list(s, network_id, client_named, t);
+	return ret ? ret : s->ops->dns_record_list(s, network_id, cname_named, t);
+}
+
+/*
+ * Renames a node within its network. The agent authenticates by its key, not
+ * its name, so it keeps syncing; its sections are recompiled (its name in
+ * the zone, its peer name on the others), and a hub named by the old name
+ * stays the hub under the new one.
+ */
+static int node_rename(struct api_call *c, const ProtobufCMessage *m, ProtobufCMessage **reply)
+{
+	const Netfn__NodeRename *in = (const Netfn__NodeRename *)m;
+	struct store *s = c->ctl->store;
+	struct st_network net;
+	struct st_node n;
+	struct taken t;
+	char object[160], old[ST_NAME_MAX], p[72];
+	bool hub;
+	int ret;
+
+	if (!valid_name(in->new_name))
+		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "new_name",
+		                "'%s' is not a valid name: 1-63 of a-z 0-9 '-', not starting or "
+		                "ending with '-'",
+		                printable(in->new_name, p, sizeof(p)));
+	if (api_begin(c))
+		return -1;
+	ret = find_node(c, in->name, in->network, &n);
+	if (ret)
+		goto end;
+	ret = s->ops->network_get_id(s, n.network_id, &net);
+	if (ret) {
+		ret = api_store_fail(c, ret, "network", "network");
+		goto end;
+	}
+	if (strcmp(n.name, in->new_name) == 0)
+		goto end; /* already so named: nothing to change */
+	ret = name_taken(s, n.network_id, in->new_name, &t);
+	if (ret)
+		goto end;
+	if (t.client) {
+		ret = api_fail(c, NETFN__STATUS__ALREADY_EXISTS, "new_name",
+		               "network '%s' has a client '%s': the two would share a DNS name",
+		               net.name, in->new_name);
+		goto end;
+	}
+	if (t.cname_id) {
+		ret = api_fail(c, NETFN__STATUS__ALREADY_EXISTS, "new_name",
+		               "'%s' is a CNAME of network '%s' (dns record %lld), and an alias "
+		               "can have no other record: delete it first",
+		               in->new_name, net.name, (long long)t.cname_id);
+		goto end;
+	}
+	snprintf(old, sizeof(old), "%s", n.name);
+	snprintf(n.name, sizeof(n.name), "%s", in->new_name);
+	ret = s->ops->node_update(s, &n);
+	if (ret == -EEXIST) {
+		ret = api_fail(c, NETFN__STATUS__ALREADY_EXISTS, "new_name",
+		               "network '%s' already has a node '%s'", net.name, n.name);
+		goto end;
+	}
+	if (ret) {
+		ret = api_store_fail(c, ret, "name", "node");
+		goto end;
+	}
+	hub = strcmp(net.hub_name, old) == 0;
+	if (hub) {
+		snprintf(net.hub_name, sizeof(net.hub_name), "%s", n.name);
+		ret = s->ops->network_update(s, &net);
+		if (ret) {
+			ret = api_store_fail(c, ret, "network", "network");
+			goto end;
+		}
+	}
+	snprintf(object, sizeof(object), "%s/%s", net.name, old);
+	ret = api_audit(c, object, "renamed to %s%s", n.name, hub ? " (the network's hub)" : "");
+	if (!ret)
+		ret = compile_network(s, n.network_id, &c->changed);
+end:
+	if (api_end(c, ret))
+		return -1;
+	*reply = (ProtobufCMessage *)node_to_pb(c, &n);
+	return *reply ? 0 : -ENOMEM;
+}
+
 const struct api_method api_node_methods[] = {
     {"node.list", &netfn__node_list_request__descriptor, false, node_list},
     {"node.show", &netfn__name_ref__descriptor, false, node_show},
     {"node.delete", &netfn__name_ref__descriptor, true, node_delete},
     {"node.label", &netfn__node_label_request__descriptor, true, node_label},
+    {"node.rename", &netfn__node_rename__descriptor, true, node_rename},
     {"status", &netfn__node_list_request__descriptor, false, node_list},
     {0},
 };

@@ -13,7 +13,14 @@
  * Every node gets a firewall section, empty when no policy selects it: that
  * empty section is what tells an agent to clear its table when its node
  * stops being selected. Likewise every node gets an lb section, empty when
- * it hosts no load balancer frontend.
+ * it hosts no load balancer frontend, and a dns section: the zone and where
+ * its servers are, with the zone's records only on the nodes the scheduler
+ * placed a server on, so a record change wakes only those.
+ *
+ * External clients get no section (they run no agent): their gateway node
+ * peers with them, every other node routes their addresses to it, and
+ * firewall selectors resolve to their addresses like to nodes'. A client
+ * whose key expired is left out of every section.
  *
  * Where frontends run is the scheduler's (sched.h): compile_network places
  * first, so a change that moves a replica (a node enrolled, deleted or
@@ -21,6 +28,7 @@
  */
 #include "controller/compile.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -30,6 +38,7 @@
 #include "controller/sched.h"
 #include "netfns/common/log.h"
 #include "netfns/firewall/fw_compile.h"
+#include "proto/conv_dns.h"
 #include "proto/conv_fw.h"
 #include "proto/conv_lb.h"
 #include "proto/conv_vpn.h"
@@ -48,6 +57,11 @@ struct netctx {
 	struct st_lb *lbs; /* by id */
 	size_t n_pl, cap_pl;
 	struct st_placement *pl; /* of those load balancers, by lb id then slot */
+	size_t n_clients, cap_clients;
+	struct st_client *clients; /* external clients whose key has not expired, by id */
+	size_t n_gw, cap_gw;
+	struct st_placement *gw; /* those clients' gateways, by client id */
+	int64_t now;             /* what "expired" is measured against */
 };
 
 /* One network function's controller half, as the driver calls it. */
@@ -132,11 +146,82 @@ static int collect_placement(void *ctx, const struct st_placement *p)
 	return 0;
 }
 
+/* ---- external clients ---- */
+
+static int collect_client(void *ctx, const struct st_client *c)
+{
+	struct netctx *nc = ctx;
+
+	/* An expired key is out of every section: the gateway drops its peer. */
+	if (c->expires && c->expires <= nc->now)
+		return 0;
+	if (nc->n_clients == nc->cap_clients) {
+		size_t cap = nc->cap_clients ? nc->cap_clients * 2 : 8;
+		struct st_client *v = realloc(nc->clients, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		nc->clients = v;
+		nc->cap_clients = cap;
+	}
+	nc->clients[nc->n_clients++] = *c;
+	return 0;
+}
+
+static const struct st_client *find_client(const struct netctx *nc, int64_t id)
+{
+	for (size_t lo = 0, hi = nc->n_clients; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nc->clients[mid].id == id)
+			return &nc->clients[mid];
+		if (nc->clients[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Keeps the gateways of this network's live clients (one slot each). */
+static int collect_gateway(void *ctx, const struct st_placement *p)
+{
+	struct netctx *nc = ctx;
+
+	if (p->slot != 0 || !find_client(nc, p->object_id))
+		return 0;
+	if (nc->n_gw == nc->cap_gw) {
+		size_t cap = nc->cap_gw ? nc->cap_gw * 2 : 8;
+		struct st_placement *v = realloc(nc->gw, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		nc->gw = v;
+		nc->cap_gw = cap;
+	}
+	nc->gw[nc->n_gw++] = *p;
+	return 0;
+}
+
+/* The network's clients whose key has not expired, and where their gateways are. */
+static int clients_load(struct store *s, struct netctx *nc)
+{
+	int ret;
+
+	nc->now = ctl_now();
+	ret = s->ops->client_list(s, nc->net.id, collect_client, nc);
+	if (!ret && nc->n_clients)
+		ret = s->ops->placement_list(s, "gateway", 0, collect_gateway, nc);
+	return ret;
+}
+
 static void netctx_free(struct netctx *nc)
 {
 	free(nc->nodes.v);
 	free(nc->lbs);
 	free(nc->pl);
+	free(nc->clients);
+	free(nc->gw);
 	memset(nc, 0, sizeof(*nc));
 }
 
@@ -152,6 +237,8 @@ static int netctx_load(struct store *s, int64_t network_id, struct netctx *nc)
 		ret = s->ops->lb_list(s, network_id, collect_lb, nc);
 	if (!ret && nc->n_lbs)
 		ret = s->ops->placement_list(s, "lb", 0, collect_placement, nc);
+	if (!ret)
+		ret = clients_load(s, nc);
 	return ret;
 }
 
@@ -185,11 +272,12 @@ static int cmp_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A load balancer's vip and the node it is routed to. */
+/* A load balancer's vip, or a client's address, and the node it is routed to. */
 struct vip_host {
 	int64_t node_id;
 	int64_t lb_id;
 	uint32_t vip;
+	int64_t client_id; /* a client's address (its gateway is node_id); 0 for a vip */
 };
 
 static int cmp_vip_host(const void *a, const void *b)
@@ -198,6 +286,8 @@ static int cmp_vip_host(const void *a, const void *b)
 
 	if (x->node_id != y->node_id)
 		return x->node_id < y->node_id ? -1 : 1;
+	if (x->client_id != y->client_id)
+		return x->client_id < y->client_id ? -1 : 1;
 	return (x->lb_id > y->lb_id) - (x->lb_id < y->lb_id);
 }
 
@@ -208,7 +298,7 @@ static int cmp_vip_host(const void *a, const void *b)
  */
 static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
 {
-	struct vip_host *v = calloc(nc->n_pl ? nc->n_pl : 1, sizeof(*v));
+	struct vip_host *v = calloc(nc->n_pl + nc->n_gw + 1, sizeof(*v));
 	size_t n = 0, k = 0;
 
 	vp->hosts = calloc(nc->n_pl ? nc->n_pl : 1, sizeof(*vp->hosts));
@@ -223,7 +313,13 @@ static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
 		vp->hosts[vp->n_hosts++] = p->node_id;
 
 		if (lb->vip && (i == 0 || nc->pl[i - 1].object_id != p->object_id))
-			v[n++] = (struct vip_host){p->node_id, lb->id, lb->vip};
+			v[n++] = (struct vip_host){p->node_id, lb->id, lb->vip, 0};
+	}
+	/* A client's address goes to its gateway, like a vip to its host. */
+	for (size_t i = 0; i < nc->n_gw; i++) {
+		const struct st_client *c = find_client(nc, nc->gw[i].object_id);
+
+		v[n++] = (struct vip_host){nc->gw[i].node_id, 0, c->overlay_addr, c->id};
 	}
 	qsort(v, n, sizeof(*v), cmp_vip_host);
 	qsort(vp->hosts, vp->n_hosts, sizeof(*vp->hosts), cmp_id);
@@ -237,9 +333,12 @@ static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
 		vp->extra[i].addr.v4.s_addr = v[i].vip;
 		vp->extra[i].len = 32;
 	}
-	/* Members are in node id order, like v. */
+	/* Node members are in node id order, like v; clients come after them. */
 	for (size_t i = 0; i < vp->n; i++) {
 		struct vpn_member *m = &vp->members[i];
+
+		if (m->gateway_id)
+			continue;
 
 		while (k < n && v[k].node_id < m->id)
 			k++;
@@ -249,6 +348,24 @@ static int vpn_vips(const struct netctx *nc, struct vpn_priv *vp)
 	}
 	free(v);
 	return 0;
+}
+
+/*
+ * Appends the clients that have a gateway to vp's members, ids negated so
+ * they never meet a node's; one without a gateway has nobody to peer with.
+ */
+static void vpn_clients(const struct netctx *nc, struct vpn_priv *vp)
+{
+	for (size_t i = 0; i < nc->n_gw; i++) {
+		const struct st_client *c = find_client(nc, nc->gw[i].object_id);
+		struct vpn_member *m = &vp->members[vp->n++];
+
+		m->id = -c->id;
+		m->gateway_id = nc->gw[i].node_id;
+		snprintf(m->name, sizeof(m->name), "%s", c->name);
+		memcpy(m->public_key, c->wg_pk, VPN_KEY_LEN);
+		m->address.s_addr = c->overlay_addr;
+	}
 }
 
 /* The network and its members as the vpn compiler sees them. */
@@ -269,7 +386,7 @@ static int vpn_open(struct store *s, const struct netctx *nc, void **priv)
 	vp->net.port = sn->port;
 	vp->net.mtu = sn->mtu;
 	vp->net.topology = strcmp(sn->topology, "hub") == 0 ? VPN_HUB : VPN_MESH;
-	vp->members = calloc(nc->nodes.n ? nc->nodes.n : 1, sizeof(*vp->members));
+	vp->members = calloc(nc->nodes.n + nc->n_gw + 1, sizeof(*vp->members));
 	if (!vp->members) {
 		vpn_close(vp);
 		return -ENOMEM;
@@ -291,6 +408,7 @@ static int vpn_open(struct store *s, const struct netctx *nc, void **priv)
 			vp->net.hub_node_id = n->id;
 	}
 	vp->n = nc->nodes.n;
+	vpn_clients(nc, vp);
 	ret = vpn_vips(nc, vp);
 	if (ret) {
 		vpn_close(vp);
@@ -420,6 +538,27 @@ static int load_policy(void *ctx, const struct st_fw_policy *sp)
 	return l->s->ops->fw_rule_list(l->s, sp->id, load_rule, l);
 }
 
+/*
+ * The clients as firewall members (out has room for them all), so a
+ * selector in a rule resolves to the clients carrying its labels as well as
+ * the nodes. Ids negated: never a node's, and never compiled for.
+ */
+static void fw_clients(const struct netctx *nc, struct fw_member *out)
+{
+	for (size_t i = 0; i < nc->n_clients; i++) {
+		const struct st_client *c = &nc->clients[i];
+		struct fw_member *m = &out[i];
+
+		m->id = -c->id;
+		m->address.s_addr = c->overlay_addr;
+		m->n_labels = c->n_labels < FW_MAX_LABELS ? c->n_labels : FW_MAX_LABELS;
+		for (size_t k = 0; k < m->n_labels; k++) {
+			snprintf(m->labels[k].key, FW_NAME_MAX, "%s", c->labels[k].key);
+			snprintf(m->labels[k].value, FW_NAME_MAX, "%s", c->labels[k].value);
+		}
+	}
+}
+
 static int fw_open(struct store *s, const struct netctx *nc, void **priv)
 {
 	struct fw_load l = {.s = s, .net = &nc->net};
@@ -430,7 +569,7 @@ static int fw_open(struct store *s, const struct netctx *nc, void **priv)
 	ret = s->ops->fw_policy_list(s, nc->net.id, load_policy, &l);
 	if (ret)
 		goto cleanup;
-	members = calloc(nc->nodes.n ? nc->nodes.n : 1, sizeof(*members));
+	members = calloc(nc->nodes.n + nc->n_clients + 1, sizeof(*members));
 	if (!members) {
 		ret = -ENOMEM;
 		goto cleanup;
@@ -447,7 +586,8 @@ static int fw_open(struct store *s, const struct netctx *nc, void **priv)
 			snprintf(m->labels[k].value, FW_NAME_MAX, "%s", n->labels[k].value);
 		}
 	}
-	ret = fw_compile_prepare(l.v, l.n, members, nc->nodes.n, nc->net.port, &fc);
+	fw_clients(nc, &members[nc->nodes.n]);
+	ret = fw_compile_prepare(l.v, l.n, members, nc->nodes.n + nc->n_clients, nc->net.port, &fc);
 	if (!ret)
 		*priv = fc;
 cleanup:
@@ -678,12 +818,255 @@ static void lb_pb_free(ProtobufCMessage *pb)
 	conv_lb_pb_free((Netfn__LbSection *)pb);
 }
 
+/* ---- dns ---- */
+
+int compile_dns_zone(const struct st_network *net, char *out, size_t len)
+{
+	const char *domain = net->domain[0] ? net->domain : DNS_DEFAULT_ZONE;
+	int n = snprintf(out, len, "%s.%s", net->name, domain);
+
+	return n < 0 || (size_t)n >= len || n > DNS_NAME_MAX - 1 ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * The network's zone, where its servers are and, for the serving nodes,
+ * every record fully qualified and sorted, built once; a node's section
+ * takes what it needs of it.
+ */
+struct dns_priv {
+	const struct netctx *nc;
+	char zone[DNS_NAME_MAX];
+	size_t n_servers;
+	int64_t server_nodes[DNS_MAX_SERVERS]; /* in slot order */
+	struct in_addr servers[DNS_MAX_SERVERS];
+	size_t n_records, cap_records;
+	struct dns_record *records;
+};
+
+static void dns_close(void *priv)
+{
+	struct dns_priv *dp = priv;
+
+	if (!dp)
+		return;
+	free(dp->records);
+	free(dp);
+}
+
+static const struct st_node *dns_node(const struct netctx *nc, int64_t id)
+{
+	for (size_t lo = 0, hi = nc->nodes.n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nc->nodes.v[mid].id == id)
+			return &nc->nodes.v[mid];
+		if (nc->nodes.v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Appends a record; name is relative to the zone ("@" the zone itself). */
+static int dns_add(struct dns_priv *dp, const char *name, enum dns_type type, const char *value,
+                   uint32_t ttl)
+{
+	struct dns_record *r;
+	int n;
+
+	if (dp->n_records == dp->cap_records) {
+		size_t cap = dp->cap_records ? dp->cap_records * 2 : 16;
+		struct dns_record *v = realloc(dp->records, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		dp->records = v;
+		dp->cap_records = cap;
+	}
+	r = &dp->records[dp->n_records];
+	memset(r, 0, sizeof(*r));
+	if (strcmp(name, "@") == 0)
+		n = snprintf(r->name, sizeof(r->name), "%s", dp->zone);
+	else
+		n = snprintf(r->name, sizeof(r->name), "%s.%s", name, dp->zone);
+	if (n < 0 || (size_t)n >= sizeof(r->name))
+		return -ENAMETOOLONG;
+	r->type = type;
+	snprintf(r->value, sizeof(r->value), "%s", value);
+	r->ttl = ttl ? ttl : DNS_TTL_DEFAULT;
+	dp->n_records++;
+	return 0;
+}
+
+static int dns_add_addr(struct dns_priv *dp, const char *name, uint32_t addr)
+{
+	char a[INET_ADDRSTRLEN];
+	struct in_addr in = {.s_addr = addr};
+
+	inet_ntop(AF_INET, &in, a, sizeof(a));
+	return dns_add(dp, name, DNS_A, a, DNS_TTL_DEFAULT);
+}
+
+static int dns_collect_server(void *ctx, const struct st_placement *p)
+{
+	struct dns_priv *dp = ctx;
+	const struct st_node *n = dns_node(dp->nc, p->node_id);
+
+	/* A server whose node is gone is the scheduler's to move. */
+	if (!n || dp->n_servers == DNS_MAX_SERVERS)
+		return 0;
+	dp->server_nodes[dp->n_servers] = n->id;
+	dp->servers[dp->n_servers++].s_addr = n->overlay_addr;
+	return 0;
+}
+
+static int dns_collect_record(void *ctx, const struct st_dns_record *sr)
+{
+	struct dns_priv *dp = ctx;
+	enum dns_type type;
+	int ret;
+
+	/* Only what validated is ever stored; anything else is damage to the file. */
+	if (dns_type_parse(sr->type, &type)) {
+		nf_err("network %s: stored dns record %" PRId64 " has type '%s'", dp->nc->net.name,
+		       sr->id, sr->type);
+		return -EIO;
+	}
+	/*
+	 * A name that is an alias can have no other data, and a node's own name
+	 * wins: a node that joined (or was renamed) under the name of a custom
+	 * CNAME leaves the CNAME out until one of them goes.
+	 */
+	if (type == DNS_CNAME) {
+		for (size_t i = 0; i < dp->nc->nodes.n; i++)
+			if (strcmp(dp->nc->nodes.v[i].name, sr->name) == 0) {
+				nf_warn("network %s: dns record %" PRId64 " (%s CNAME) left out: "
+				        "node %s has that name",
+				        dp->nc->net.name, sr->id, sr->name, sr->name);
+				return 0;
+			}
+		for (size_t i = 0; i < dp->nc->n_clients; i++)
+			if (strcmp(dp->nc->clients[i].name, sr->name) == 0) {
+				nf_warn("network %s: dns record %" PRId64 " (%s CNAME) left out: "
+				        "client %s has that name",
+				        dp->nc->net.name, sr->id, sr->name, sr->name);
+				return 0;
+			}
+	}
+	ret = dns_add(dp, sr->name, type, sr->value, sr->ttl);
+	if (ret == -ENAMETOOLONG) {
+		nf_err("network %s: stored dns record %" PRId64 " '%s' is too long in zone %s",
+		       dp->nc->net.name, sr->id, sr->name, dp->zone);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* The order of dns.h: name, type, value. */
+static int dns_record_cmp(const void *a, const void *b)
+{
+	const struct dns_record *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+static int dns_open(struct store *s, const struct netctx *nc, void **priv)
+{
+	struct dns_priv *dp = calloc(1, sizeof(*dp));
+	size_t k = 0;
+	int ret;
+
+	if (!dp)
+		return -ENOMEM;
+	dp->nc = nc;
+	ret = compile_dns_zone(&nc->net, dp->zone, sizeof(dp->zone));
+	if (ret) {
+		nf_err("network %s: its zone (domain '%s') is too long", nc->net.name,
+		       nc->net.domain);
+		ret = -EIO;
+		goto cleanup;
+	}
+	ret = s->ops->placement_list(s, "dns", nc->net.id, dns_collect_server, dp);
+	/* Every node's own name, and every client's whose key has not expired. */
+	for (size_t i = 0; i < nc->nodes.n && !ret; i++)
+		ret = dns_add_addr(dp, nc->nodes.v[i].name, nc->nodes.v[i].overlay_addr);
+	for (size_t i = 0; i < nc->n_clients && !ret; i++)
+		ret = dns_add_addr(dp, nc->clients[i].name, nc->clients[i].overlay_addr);
+	if (!ret)
+		ret = s->ops->dns_record_list(s, nc->net.id, dns_collect_record, dp);
+	if (ret)
+		goto cleanup;
+	if (dp->n_records) /* no nodes yet: records is still NULL, which qsort may not take */
+		qsort(dp->records, dp->n_records, sizeof(*dp->records), dns_record_cmp);
+	/* A record given twice (a custom A equal to a node's own) is served once. */
+	for (size_t i = 0; i < dp->n_records; i++)
+		if (!k || dns_record_cmp(&dp->records[k - 1], &dp->records[i]) != 0)
+			dp->records[k++] = dp->records[i];
+	dp->n_records = k;
+	if (dp->n_records > DNS_MAX_RECORDS) {
+		nf_warn("network %s: %zu dns records, only the first %d are served", nc->net.name,
+		        dp->n_records, DNS_MAX_RECORDS);
+		dp->n_records = DNS_MAX_RECORDS;
+	}
+	*priv = dp;
+	dp = NULL;
+cleanup:
+	dns_close(dp);
+	return ret;
+}
+
+/* node_id's section: where to resolve the zone and, on a serving node, what to serve. */
+static int dns_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMessage **out)
+{
+	const struct dns_priv *dp = priv;
+	const struct st_node *node = dns_node(dp->nc, node_id);
+	struct dns_config cfg = {.revision = revision};
+	Netfn__DnsSection *pb = NULL;
+	int ret;
+
+	*out = NULL;
+	if (!node)
+		return -ENOENT;
+	snprintf(cfg.zone, sizeof(cfg.zone), "%s", dp->zone);
+	cfg.n_servers = dp->n_servers;
+	memcpy(cfg.servers, dp->servers, sizeof(cfg.servers));
+	for (size_t i = 0; i < dp->n_servers; i++)
+		cfg.serve |= dp->server_nodes[i] == node_id;
+	/* The records only where they are served: the other sections stay
+	 * small and do not change with every record. */
+	if (cfg.serve) {
+		cfg.listen.s_addr = node->overlay_addr;
+		cfg.n_records = dp->n_records;
+		cfg.records = dp->records; /* borrowed: not freed below */
+	}
+	ret = conv_dns_to_pb(&cfg, &pb);
+	*out = ret ? NULL : &pb->base;
+	return ret;
+}
+
+static void dns_attach(Netfn__NodeConfig *cfg, ProtobufCMessage *pb)
+{
+	cfg->dns = (Netfn__DnsSection *)pb;
+}
+
+static void dns_pb_free(ProtobufCMessage *pb)
+{
+	conv_dns_pb_free((Netfn__DnsSection *)pb);
+}
+
 /* ---- the driver ---- */
 
 static const struct compile_fn fns[] = {
     {"vpn", vpn_open, vpn_build, vpn_attach, vpn_pb_free, vpn_close},
     {"firewall", fw_open, fw_build, fw_attach, fw_pb_free, fw_close},
     {"lb", lb_open, lb_build, lb_attach, lb_pb_free, lb_close},
+    {"dns", dns_open, dns_build, dns_attach, dns_pb_free, dns_close},
 };
 
 #define N_FNS (sizeof(fns) / sizeof(fns[0]))
@@ -898,5 +1281,6 @@ void compile_config_free(Netfn__NodeConfig *cfg)
 	conv_vpn_pb_free(cfg->vpn);
 	conv_fw_pb_free(cfg->firewall);
 	conv_lb_pb_free(cfg->lb);
+	conv_dns_pb_free(cfg->dns);
 	free(cfg);
 }

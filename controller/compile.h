@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-node compiler driver: turns the stored network, its nodes, its
- * firewall policies and its load balancers into each node's sections (one
- * per network function: vpn, firewall, lb), bumps a node's desired revision
- * of a function only when that section really changed (by hash), and builds
- * the NodeConfig sent to an agent.
+ * firewall policies, its load balancers and its DNS records into each
+ * node's sections (one per network function: vpn, firewall, lb, dns), bumps
+ * a node's desired revision of a function only when that section really
+ * changed (by hash), and builds the NodeConfig sent to an agent.
  */
 #ifndef NETFN_CONTROLLER_COMPILE_H
 #define NETFN_CONTROLLER_COMPILE_H
@@ -33,6 +33,12 @@ int compile_node_firewall(struct store *s, const struct st_node *node, struct fw
  * compile_config_free).
  */
 int compile_node_config(struct store *s, const struct st_node *node, Netfn__NodeConfig **out);
+
+/*
+ * Writes net's overlay DNS zone, "<name>.<domain>" (the default domain when
+ * none is stored), into out; -ENAMETOOLONG when it is not a valid length.
+ */
+int compile_dns_zone(const struct st_network *net, char *out, size_t len);
 
 /* Frees what compile_node_config built; accepts NULL. */
 void compile_config_free(Netfn__NodeConfig *cfg);

@@ -9,8 +9,14 @@
  * balancers: a frontend on the node the scheduler placed it on and an empty
  * section elsewhere, its vip routed to that node by every other node, and
  * selector backends that follow node labels with no load balancer edit.
+ * External clients: a peer of their gateway only, routed to it by the
+ * others, in no section once expired, and resolved by firewall selectors.
+ * The overlay DNS: every node resolves the zone through the servers the
+ * scheduler placed, only they hold the records, and a record or a node
+ * joining changes only their sections; the servers moving changes all.
  */
 #include "controller/compile.h"
+#include "controller/sched.h"
 #include "tests/check.h"
 
 #include <arpa/inet.h>
@@ -213,6 +219,197 @@ static bool routes(struct store *s, int64_t node, const char *peer, const char *
 	return found;
 }
 
+/* The dns section node last got, or NULL (free with compile_config_free(*cfg)). */
+static Netfn__DnsSection *dns_of(struct store *s, int64_t node, Netfn__NodeConfig **cfg)
+{
+	struct st_node n;
+
+	*cfg = NULL;
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_config(s, &n, cfg) == 0 && *cfg && (*cfg)->dns);
+	return *cfg ? (*cfg)->dns : NULL;
+}
+
+/* Whether sec has record "name type value" (name fully qualified). */
+static bool has_record(const Netfn__DnsSection *sec, const char *name, const char *type,
+                       const char *value)
+{
+	for (size_t i = 0; sec && i < sec->n_records; i++)
+		if (!strcmp(sec->records[i]->name, name) && !strcmp(sec->records[i]->type, type) &&
+		    !strcmp(sec->records[i]->value, value))
+			return true;
+	return false;
+}
+
+/* The dns revisions of a, b, c (and d when not 0), in that order. */
+struct dnsrevs {
+	uint64_t v[4];
+};
+
+static struct dnsrevs dnsrevs(struct store *s, const int64_t *nodes, size_t n)
+{
+	struct dnsrevs r = {{0}};
+
+	for (size_t i = 0; i < n && i < 4; i++)
+		r.v[i] = rev_of(s, nodes[i], "dns");
+	return r;
+}
+
+static bool dead_ab[2];
+static int64_t ab[2];
+
+static bool fake_alive(void *ctx, int64_t node_id)
+{
+	(void)ctx;
+	return !((dead_ab[0] && node_id == ab[0]) || (dead_ab[1] && node_id == ab[1]));
+}
+
+/*
+ * The overlay DNS of blue (its server placed on a1 when the nodes joined):
+ * every node resolves the zone through the server, and only the server
+ * holds the records. A record added or a node joining changes only the
+ * server's section; the servers moving changes everyone's. Leaves the
+ * server on c1, so that a1 and b1 host nothing for test_lb.
+ */
+static void test_dns(struct store *s, int64_t net, int64_t a, int64_t b, int64_t c)
+{
+	struct idvec changed = {0};
+	Netfn__NodeConfig *cfg = NULL;
+	Netfn__DnsSection *sec;
+	struct st_network sn;
+	struct st_dns_record r = {.network_id = net, .ttl = 300, .created = 1};
+	int64_t d, nodes[4] = {a, b, c, 0};
+	struct dnsrevs r0, r1;
+	uint64_t vb, vc;
+
+	/* Every node has a dns section; a1 serves the zone, with every node's name. */
+	r0 = dnsrevs(s, nodes, 3);
+	CHECK(r0.v[0] && r0.v[1] && r0.v[2]);
+	sec = dns_of(s, a, &cfg);
+	CHECK(sec && !strcmp(sec->zone, "blue.netfn.internal") && sec->serve);
+	if (sec) {
+		CHECK(sec->revision == r0.v[0] && !strcmp(sec->listen, "10.7.0.1"));
+		CHECK(sec->n_servers == 1 && !strcmp(sec->servers[0], "10.7.0.1"));
+		CHECK(sec->n_records == 3);
+		/* Sorted by name. */
+		CHECK(sec->n_records == 3 &&
+		      !strcmp(sec->records[0]->name, "a1.blue.netfn.internal") &&
+		      !strcmp(sec->records[2]->name, "c1.blue.netfn.internal"));
+		CHECK(has_record(sec, "b1.blue.netfn.internal", "A", "10.7.0.2"));
+		CHECK(sec->n_records && sec->records[0]->ttl == 60);
+	}
+	compile_config_free(cfg);
+	sec = dns_of(s, b, &cfg);
+	CHECK(sec && !strcmp(sec->zone, "blue.netfn.internal") && !sec->serve);
+	if (sec)
+		CHECK(sec->n_servers == 1 && !strcmp(sec->servers[0], "10.7.0.1") &&
+		      sec->n_records == 0 && !strcmp(sec->listen, ""));
+	compile_config_free(cfg);
+
+	/* A record: only the server's section changes. */
+	strcpy(r.name, "www");
+	strcpy(r.type, "CNAME");
+	strcpy(r.value, "a1.blue.netfn.internal");
+	vb = rev(s, b);
+	CHECK(s->ops->begin(s) == 0 && s->ops->dns_record_insert(s, &r) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 1, (int64_t[]){a}));
+	r1 = dnsrevs(s, nodes, 3);
+	CHECK(r1.v[0] > r0.v[0] && r1.v[1] == r0.v[1] && r1.v[2] == r0.v[2] && rev(s, b) == vb);
+	idvec_free(&changed);
+	sec = dns_of(s, a, &cfg);
+	CHECK(sec && sec->n_records == 4 && sec->revision == r1.v[0]);
+	CHECK(has_record(sec, "www.blue.netfn.internal", "CNAME", "a1.blue.netfn.internal"));
+	if (sec && sec->n_records == 4)
+		CHECK(!strcmp(sec->records[3]->name, "www.blue.netfn.internal") &&
+		      sec->records[3]->ttl == 300);
+	compile_config_free(cfg);
+
+	/* A node joins: the server's records gain its name; the other
+	 * sections stay as they were; it gets one too. */
+	r0 = r1;
+	vc = rev(s, c);
+	CHECK(s->ops->begin(s) == 0);
+	d = add_node(s, net, "d1", "10.7.0.4", NULL);
+	nodes[3] = d;
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	idvec_free(&changed);
+	r1 = dnsrevs(s, nodes, 4);
+	CHECK(r1.v[0] > r0.v[0] && r1.v[1] == r0.v[1] && r1.v[2] == r0.v[2] && r1.v[3]);
+	CHECK(rev(s, c) > vc); /* its vpn section: a new peer */
+	sec = dns_of(s, a, &cfg);
+	CHECK(has_record(sec, "d1.blue.netfn.internal", "A", "10.7.0.4") && sec->n_records == 5);
+	compile_config_free(cfg);
+	sec = dns_of(s, d, &cfg);
+	CHECK(sec && !sec->serve && sec->n_servers == 1 && sec->n_records == 0);
+	compile_config_free(cfg);
+
+	/* A CNAME under a node's own name (the API refuses it; a node may
+	 * join under a CNAME's name) is left out: the section does not move. */
+	struct st_dns_record clash = r;
+	strcpy(clash.name, "d1");
+	strcpy(clash.value, "www.example.com");
+	r0 = r1;
+	CHECK(s->ops->begin(s) == 0 && s->ops->dns_record_insert(s, &clash) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed.n == 0 && rev_of(s, a, "dns") == r0.v[0]);
+	CHECK(s->ops->dns_record_delete(s, clash.id) == 0);
+
+	/* A second server: every section changes (the servers), b1 serves too. */
+	CHECK(s->ops->network_get_id(s, net, &sn) == 0);
+	sn.dns_replicas = 2;
+	CHECK(s->ops->begin(s) == 0 && s->ops->network_update(s, &sn) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed.n == 4);
+	idvec_free(&changed);
+	r1 = dnsrevs(s, nodes, 4);
+	CHECK(r1.v[0] > r0.v[0] && r1.v[1] > r0.v[1] && r1.v[2] > r0.v[2] && r1.v[3] > r0.v[3]);
+	sec = dns_of(s, b, &cfg);
+	CHECK(sec && sec->serve && !strcmp(sec->listen, "10.7.0.2") && sec->n_records == 5);
+	if (sec)
+		CHECK(sec->n_servers == 2 && !strcmp(sec->servers[0], "10.7.0.1") &&
+		      !strcmp(sec->servers[1], "10.7.0.2"));
+	compile_config_free(cfg);
+	sec = dns_of(s, c, &cfg);
+	CHECK(sec && !sec->serve && sec->n_servers == 2 && sec->n_records == 0);
+	compile_config_free(cfg);
+
+	/* One again, and d1 goes: a1's records lose it. */
+	sn.dns_replicas = 1;
+	CHECK(s->ops->begin(s) == 0 && s->ops->network_update(s, &sn) == 0);
+	CHECK(s->ops->node_delete(s, d) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	idvec_free(&changed);
+	sec = dns_of(s, a, &cfg);
+	CHECK(sec && sec->serve && sec->n_servers == 1 && sec->n_records == 4);
+	CHECK(!has_record(sec, "d1.blue.netfn.internal", "A", "10.7.0.4"));
+	compile_config_free(cfg);
+	sec = dns_of(s, b, &cfg);
+	CHECK(sec && !sec->serve && sec->n_records == 0);
+	compile_config_free(cfg);
+
+	/* a1 and b1 miss their heartbeats: the server moves to c1, every
+	 * section follows; they come back and it stays there. */
+	ab[0] = a;
+	ab[1] = b;
+	dead_ab[0] = dead_ab[1] = true;
+	sched_set_liveness(fake_alive, NULL);
+	CHECK(s->ops->begin(s) == 0 && compile_network(s, net, &changed) == 0);
+	CHECK(s->ops->commit(s) == 0 && changed.n == 3);
+	idvec_free(&changed);
+	dead_ab[0] = dead_ab[1] = false;
+	sched_set_liveness(NULL, NULL);
+	CHECK(s->ops->begin(s) == 0 && compile_network(s, net, &changed) == 0);
+	CHECK(s->ops->commit(s) == 0 && changed.n == 0);
+	sec = dns_of(s, c, &cfg);
+	CHECK(sec && sec->serve && !strcmp(sec->listen, "10.7.0.3") && sec->n_servers == 1 &&
+	      !strcmp(sec->servers[0], "10.7.0.3") && sec->n_records == 4);
+	compile_config_free(cfg);
+	sec = dns_of(s, a, &cfg);
+	CHECK(sec && !sec->serve && sec->n_records == 0 && !strcmp(sec->servers[0], "10.7.0.3"));
+	compile_config_free(cfg);
+}
+
 /* Nodes a1 (10.7.0.1), b1 (.2, role=web) and c1 (.3, role=db) of network blue. */
 static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t c)
 {
@@ -340,6 +537,138 @@ static void test_lb(struct store *s, int64_t net, int64_t a, int64_t b, int64_t 
 	CHECK(!forwards(s, a) && forwards(s, b));
 }
 
+static int64_t add_client(struct store *s, int64_t net, const char *name, const char *addr,
+                          int64_t expires, const char *gw_key, const char *gw_value)
+{
+	struct st_client c = {.network_id = net, .expires = expires, .created = 1};
+	struct in_addr a;
+
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	memset(c.wg_pk, name[0] + name[1] + 200, sizeof(c.wg_pk));
+	inet_pton(AF_INET, addr, &a);
+	c.overlay_addr = a.s_addr;
+	c.n_labels = 1;
+	strcpy(c.labels[0].key, "role");
+	strcpy(c.labels[0].value, "laptop");
+	if (gw_key) {
+		snprintf(c.gateway_selector[0].key, ST_NAME_MAX, "%s", gw_key);
+		snprintf(c.gateway_selector[0].value, ST_NAME_MAX, "%s", gw_value);
+		c.n_gateway_selector = 1;
+	}
+	CHECK(s->ops->client_insert(s, &c) == 0);
+	return c.id;
+}
+
+/* Whether node has a vpn peer named peer, at all. */
+static bool peers_with(struct store *s, int64_t node, const char *peer)
+{
+	struct vpn_config cfg;
+	struct st_node n;
+	bool found = false;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	if (compile_node_vpn(s, &n, &cfg))
+		return false;
+	for (size_t i = 0; i < cfg.n_peers; i++)
+		found |= strcmp(cfg.peers[i].name, peer) == 0;
+	vpn_config_free(&cfg);
+	return found;
+}
+
+/* Whether node's firewall has a rule whose src includes prefix. */
+static bool fw_src_has(struct store *s, int64_t node, const char *prefix)
+{
+	char buf[NF_PREFIX_STRLEN];
+	struct fw_config fw;
+	struct st_node n;
+	bool found = false;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_firewall(s, &n, &fw) == 0);
+	for (size_t i = 0; i < fw.n_rules; i++)
+		for (size_t k = 0; k < fw.rules[i].n_src; k++)
+			found |= strcmp(nf_prefix_format(&fw.rules[i].src[k], buf, sizeof(buf)),
+			                prefix) == 0;
+	fw_config_free(&fw);
+	return found;
+}
+
+/*
+ * External clients in network green: g2 (gw=yes, with an endpoint) is the
+ * gateway of laptop; g1 and g3 route laptop's address to g2; an expired
+ * client is in no section; a policy selecting role=laptop resolves to the
+ * live client's address.
+ */
+static void test_clients(struct store *s)
+{
+	struct st_network net = {.port = 51822, .mtu = 1420, .dns_replicas = 1};
+	struct st_fw_policy pol = {.created = 1};
+	struct st_fw_rule rule = {0};
+	struct idvec changed = {0};
+	struct vpn_config vc;
+	struct st_node n2;
+	int64_t g1, g2, g3, laptop;
+
+	strcpy(net.name, "green");
+	strcpy(net.cidr, "10.6.0.0/24");
+	strcpy(net.topology, "mesh");
+	strcpy(net.domain, "netfn.internal");
+	CHECK(s->ops->begin(s) == 0 && s->ops->network_insert(s, &net) == 0);
+	g1 = add_node(s, net.id, "g1", "10.6.0.1", "192.0.2.61:51822");
+	g2 = add_node(s, net.id, "g2", "10.6.0.2", "192.0.2.62:51822");
+	g3 = add_node(s, net.id, "g3", "10.6.0.3", NULL);
+	set_label(s, g2, "gw", "yes");
+	CHECK(compile_network(s, net.id, NULL) == 0 && s->ops->commit(s) == 0);
+	CHECK(!forwards(s, g2));
+
+	CHECK(s->ops->begin(s) == 0);
+	laptop = add_client(s, net.id, "laptop", "10.6.0.10", ctl_now() + 3600, "gw", "yes");
+	add_client(s, net.id, "old", "10.6.0.11", ctl_now() - 1, NULL, NULL);
+	pol.network_id = net.id;
+	strcpy(pol.name, "ssh-from-laptops");
+	strcpy(rule.direction, "in");
+	strcpy(rule.protocol, "tcp");
+	strcpy(rule.src, "role=laptop");
+	strcpy(rule.dst_port, "22");
+	strcpy(rule.action, "accept");
+	CHECK(s->ops->fw_policy_insert(s, &pol) == 0);
+	rule.policy_id = pol.id;
+	CHECK(s->ops->fw_rule_insert(s, &rule) == 0);
+	CHECK(compile_network(s, net.id, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed.n == 3);
+	idvec_free(&changed);
+
+	/* The gateway peers with the client: its /32, no endpoint, no keepalive; it forwards. */
+	CHECK(s->ops->node_get_id(s, g2, &n2) == 0);
+	CHECK(compile_node_vpn(s, &n2, &vc) == 0 && vc.forward && vc.n_peers == 3);
+	for (size_t i = 0; i < vc.n_peers; i++) {
+		if (strcmp(vc.peers[i].name, "laptop") != 0)
+			continue;
+		CHECK(vc.peers[i].n_allowed == 1 && vc.peers[i].allowed[0].len == 32);
+		CHECK(vc.peers[i].allowed[0].addr.v4.s_addr == htonl(0x0a06000a));
+		CHECK(vc.peers[i].endpoint[0] == '\0' && vc.peers[i].keepalive == 0);
+	}
+	vpn_config_free(&vc);
+	CHECK(peers_with(s, g2, "laptop") && !peers_with(s, g1, "laptop"));
+	CHECK(!peers_with(s, g3, "laptop"));
+	/* The others route it to the gateway, and nobody routes it elsewhere. */
+	CHECK(routes(s, g1, "g2", "10.6.0.10/32") && routes(s, g3, "g2", "10.6.0.10/32"));
+	CHECK(!routes(s, g1, "g3", "10.6.0.10/32") && !forwards(s, g1));
+	/* The expired client is nowhere: no peer, no route, no firewall address. */
+	CHECK(!peers_with(s, g2, "old") && !routes(s, g1, "g2", "10.6.0.11/32"));
+	CHECK(!fw_src_has(s, g1, "10.6.0.11/32"));
+	/* The policy's selector resolves to the live client's address, on every node. */
+	CHECK(fw_src_has(s, g1, "10.6.0.10/32") && fw_src_has(s, g3, "10.6.0.10/32"));
+
+	/* The client goes: the gateway's peer and the routes with it, in one recompile. */
+	CHECK(s->ops->begin(s) == 0 && s->ops->client_delete(s, laptop) == 0);
+	CHECK(compile_network(s, net.id, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed.n == 3);
+	idvec_free(&changed);
+	CHECK(!peers_with(s, g2, "laptop") && !routes(s, g1, "g2", "10.6.0.10/32"));
+	CHECK(!forwards(s, g2) && !fw_src_has(s, g1, "10.6.0.10/32"));
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/netfn-compile-XXXXXX";
@@ -400,7 +729,9 @@ int main(void)
 	compile_config_free(cfg);
 
 	test_firewall(s, net.id, a, b, c);
+	test_dns(s, net.id, a, b, c);
 	test_lb(s, net.id, a, b, c);
+	test_clients(s);
 
 	/* A hub network named before its hub joins. */
 	struct st_network hub = {0};

@@ -63,8 +63,58 @@ static int lb_wants(struct store *s, int64_t network_id, sched_want_cb cb, void 
 	return s->ops->lb_list(s, network_id, lb_want, &ww);
 }
 
+struct client_walk {
+	struct want_walk ww;
+	int64_t now;
+};
+
+static int client_want(void *ctx, const struct st_client *c)
+{
+	struct client_walk *cw = ctx;
+	struct sched_want w = {.object_id = c->id, .replicas = 1, .need_endpoint = true};
+
+	/* An expired key has nothing to reach: its gateway is released. */
+	if (c->expires && c->expires <= cw->now)
+		return 0;
+	snprintf(w.name, sizeof(w.name), "%s", c->name);
+	w.n_selector =
+	    c->n_gateway_selector < ST_MAX_LABELS ? c->n_gateway_selector : ST_MAX_LABELS;
+	memcpy(w.selector, c->gateway_selector, w.n_selector * sizeof(w.selector[0]));
+	return cw->ww.cb(cw->ww.ctx, &w);
+}
+
+/*
+ * Every external client whose key has not expired: one gateway, a node the
+ * client can dial (WireGuard peers with one endpoint per key, so one replica).
+ */
+static int gateway_wants(struct store *s, int64_t network_id, sched_want_cb cb, void *ctx)
+{
+	struct client_walk cw = {{cb, ctx}, ctl_now()};
+
+	return s->ops->client_list(s, network_id, client_want, &cw);
+}
+
+/*
+ * The network's overlay DNS servers: one want, the network itself (its id
+ * is the object id), on dns_replicas nodes of any kind.
+ */
+static int dns_wants(struct store *s, int64_t network_id, sched_want_cb cb, void *ctx)
+{
+	struct sched_want w = {.object_id = network_id};
+	struct st_network net;
+	int ret = s->ops->network_get_id(s, network_id, &net);
+
+	if (ret)
+		return ret;
+	snprintf(w.name, sizeof(w.name), "%s", net.name);
+	w.replicas = net.dns_replicas ? net.dns_replicas : 1;
+	return cb(ctx, &w);
+}
+
 static const struct sched_kind kinds[] = {
     {"lb", lb_wants},
+    {"dns", dns_wants},
+    {"gateway", gateway_wants},
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -77,6 +127,7 @@ struct snode {
 	size_t n_labels;
 	struct st_label labels[ST_MAX_LABELS];
 	bool live;
+	bool endpoint; /* others can dial it */
 	uint32_t load; /* replicas of any kind it hosts in the network */
 };
 
@@ -139,6 +190,7 @@ static int add_node(void *ctx, const struct st_node *n)
 	sn->n_labels = n->n_labels < ST_MAX_LABELS ? n->n_labels : ST_MAX_LABELS;
 	memcpy(sn->labels, n->labels, sn->n_labels * sizeof(sn->labels[0]));
 	sn->live = !alive_fn || alive_fn(alive_ctx, n->id);
+	sn->endpoint = n->n_endpoints > 0;
 	return 0;
 }
 
@@ -206,8 +258,11 @@ static struct snode *find_node(struct pass *ps, int64_t id)
 	return NULL;
 }
 
+/* Whether n may host w, liveness aside: its selector, and an endpoint when w needs one. */
 static bool matches(const struct snode *n, const struct sched_want *w)
 {
+	if (w->need_endpoint && !n->endpoint)
+		return false;
 	for (size_t i = 0; i < w->n_selector; i++) {
 		bool found = false;
 
@@ -294,7 +349,10 @@ static int check_slot(struct pass *ps, const struct want *wt, uint32_t slot, int
 		return 0;
 	}
 	snprintf(sl->was, sizeof(sl->was), "node %s", n->name);
-	if (!matches(n, &wt->w))
+	if (wt->w.need_endpoint && !n->endpoint)
+		snprintf(sl->why, sizeof(sl->why), "node %.63s has no endpoint others can reach",
+		         n->name);
+	else if (!matches(n, &wt->w))
 		snprintf(sl->why, sizeof(sl->why),
 		         "node %.63s no longer matches the placement selector", n->name);
 	else if (!n->live)

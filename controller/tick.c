@@ -9,12 +9,21 @@
  * the nodes whose sections moved. A pass that changes nothing writes nothing
  * and logs nothing (the scheduler logs each move itself).
  *
+ * Client keys expire with time too. The tick keeps the earliest future
+ * expiry it knows (from its last look at the clients, lowered by
+ * tick_expiry_hint when a client is created) and only looks at the clients
+ * again once that moment has passed: then each network where a key expired
+ * since the last look releases that client's gateway (an audit entry, like
+ * the scheduler's) and is compiled, which drops the client from every
+ * section: its gateway no longer peers with it, so its traffic stops.
+ *
  * The wait is a timed wait on a condition variable, so tick_stop is prompt.
  */
 #include "controller/tick.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +37,21 @@
 /* A failing network is logged once per this long, not once per pass. */
 #define ERR_EVERY_MS 60000
 
+/* A client whose key expired since the tick last looked. */
+struct expired {
+	int64_t network_id;
+	int64_t id;
+	char name[ST_NAME_MAX];
+};
+
+/*
+ * When a client key next expires (unix seconds; 0: none known), and whether
+ * that is known at all (not before the first look). Process-wide so that
+ * the API can lower it without a handle; guarded by ctl->lock.
+ */
+static int64_t expiry_next;
+static bool expiry_known;
+
 struct tick {
 	struct ctl *ctl;
 	pthread_t thread;
@@ -37,7 +61,16 @@ struct tick {
 	uint32_t heartbeat_ms; /* ctl's, read under ctl->lock */
 	int64_t next_err_ms;
 	unsigned held_errs;
+	int64_t expiry_seen; /* keys that expired up to here (unix seconds) were handled */
+	size_t n_expired, cap_expired;
+	struct expired *expired; /* found by this pass's look, by network */
 };
+
+void tick_expiry_hint(int64_t expires)
+{
+	if (expires && (!expiry_next || expires < expiry_next))
+		expiry_next = expires;
+}
 
 static int64_t now_ms(void)
 {
@@ -45,6 +78,15 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int first_placement(void *ctx, const struct st_placement *p)
+{
+	struct st_placement *out = ctx;
+
+	if (!out->node_id)
+		*out = *p;
+	return 0;
 }
 
 static int collect_network(void *ctx, const struct st_network *n)
@@ -72,21 +114,135 @@ static void log_failure(struct tick *t, int64_t network_id, const char *what, in
 	t->next_err_ms = now + ERR_EVERY_MS;
 }
 
+struct expiry_look {
+	struct tick *t;
+	int64_t now;
+	int64_t next;
+};
+
+static int look_client(void *ctx, const struct st_client *c)
+{
+	struct expiry_look *l = ctx;
+	struct tick *t = l->t;
+	struct expired *e;
+
+	if (!c->expires || c->expires <= t->expiry_seen)
+		return 0;
+	if (c->expires > l->now) {
+		if (!l->next || c->expires < l->next)
+			l->next = c->expires;
+		return 0;
+	}
+	if (t->n_expired == t->cap_expired) {
+		size_t cap = t->cap_expired ? t->cap_expired * 2 : 8;
+
+		e = realloc(t->expired, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		t->expired = e;
+		t->cap_expired = cap;
+	}
+	e = &t->expired[t->n_expired++];
+	e->network_id = c->network_id;
+	e->id = c->id;
+	snprintf(e->name, sizeof(e->name), "%s", c->name);
+	return 0;
+}
+
+/*
+ * Finds the clients whose key expired since the last look, when one is due
+ * (the first pass, or the earliest known expiry has passed), and learns the
+ * next expiry. With ctl->lock held.
+ */
+static void look_expiries(struct tick *t)
+{
+	struct store *s = t->ctl->store;
+	struct expiry_look l = {t, ctl_now(), 0};
+	int ret;
+
+	t->n_expired = 0;
+	if (expiry_known && (!expiry_next || l.now < expiry_next))
+		return;
+	/* Clients are listed by id, so those of one network are not together. */
+	ret = s->ops->client_list(s, 0, look_client, &l);
+	if (ret) {
+		t->n_expired = 0;
+		log_failure(t, 0, "listing clients", ret);
+		return; /* still due: the next pass looks again */
+	}
+	t->expiry_seen = l.now;
+	expiry_next = l.next;
+	expiry_known = true;
+}
+
+/*
+ * Releases the gateways of network_id's clients whose key just expired, with
+ * an audit entry each; *any says whether network_id had such a client (its
+ * firewall sections lose the address even when it had no gateway).
+ */
+static int release_expired(struct tick *t, int64_t network_id, bool *any)
+{
+	struct store *s = t->ctl->store;
+	struct st_network net = {0};
+	struct st_placement p;
+	struct st_audit a;
+	struct st_node node;
+	int ret = 0;
+
+	*any = false;
+	for (size_t i = 0; i < t->n_expired && !ret; i++) {
+		const struct expired *e = &t->expired[i];
+
+		if (e->network_id != network_id)
+			continue;
+		*any = true;
+		memset(&p, 0, sizeof(p));
+		ret = s->ops->placement_list(s, "gateway", e->id, first_placement, &p);
+		if (ret || !p.node_id)
+			continue;
+		ret = s->ops->placement_delete(s, "gateway", e->id, p.slot);
+		if (ret)
+			break;
+		memset(&a, 0, sizeof(a));
+		a.time = ctl_now();
+		snprintf(a.actor, sizeof(a.actor), "scheduler");
+		snprintf(a.method, sizeof(a.method), "sched.place");
+		snprintf(a.object, sizeof(a.object), "gateway %s", e->name);
+		if (s->ops->node_get_id(s, p.node_id, &node) == 0)
+			snprintf(a.detail, sizeof(a.detail),
+			         "slot %u: node %s released (the client's key expired)", p.slot,
+			         node.name);
+		else
+			snprintf(a.detail, sizeof(a.detail),
+			         "slot %u: node id %" PRId64 " released (the client's key expired)",
+			         p.slot, p.node_id);
+		if (!net.id && s->ops->network_get_id(s, network_id, &net))
+			snprintf(net.name, sizeof(net.name), "id %" PRId64, network_id);
+		nf_info("network %s: %s: %s", net.name, a.object, a.detail);
+		ret = s->ops->audit_add(s, &a);
+	}
+	return ret;
+}
+
 /* One pass over network_id; with ctl->lock held. */
 static void tick_network(struct tick *t, int64_t network_id)
 {
 	struct store *s = t->ctl->store;
 	struct idvec nodes = {0};
-	bool changed = false;
+	bool changed = false, expired = false;
 	const char *what = "begin";
 	int ret;
 
 	ret = s->ops->begin(s);
 	if (!ret) {
+		what = "releasing expired clients";
+		ret = release_expired(t, network_id, &expired);
+	}
+	if (!ret) {
 		what = "scheduling";
 		ret = sched_network(s, network_id, &changed);
 	}
-	if (!ret && changed) {
+	if (!ret && (changed || expired)) {
 		what = "compiling";
 		ret = compile_network(s, network_id, &nodes);
 	}
@@ -115,6 +271,8 @@ static void tick_pass(struct tick *t)
 	ret = s->ops->network_list(s, collect_network, &nets);
 	if (ret)
 		log_failure(t, 0, "listing networks", ret);
+	if (!ret)
+		look_expiries(t);
 	for (size_t i = 0; !ret && i < nets.n; i++)
 		tick_network(t, nets.v[i]);
 	pthread_mutex_unlock(&t->ctl->lock);
@@ -167,6 +325,10 @@ int tick_start(struct ctl *c, struct tick **out)
 		return -ENOMEM;
 	t->ctl = c;
 	t->heartbeat_ms = c->heartbeat_ms;
+	/* The first pass looks at every client: keys may have expired while stopped. */
+	pthread_mutex_lock(&c->lock);
+	expiry_known = false;
+	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	/* Pauses are measured on the monotonic clock: wall-clock steps must not stretch them. */
@@ -199,5 +361,6 @@ void tick_stop(struct tick *t)
 	pthread_join(t->thread, NULL);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
+	free(t->expired);
 	free(t);
 }

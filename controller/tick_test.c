@@ -3,8 +3,9 @@
  * Unit test of the scheduler tick with a real store in a temp dir and a fake
  * liveness: a frontend whose node dies moves on the next ticks with no
  * request to trigger it, and the new host's lb section gets a new revision;
- * quiet ticks write nothing; and tick_stop is prompt even in the middle of a
- * long wait.
+ * quiet ticks write nothing; an external client whose key expires loses
+ * its gateway and leaves the gateway's peers; and tick_stop is prompt even
+ * in the middle of a long wait.
  */
 #include "controller/tick.h"
 #include "controller/compile.h"
@@ -74,6 +75,35 @@ static void look(int64_t lb, int64_t node, int64_t *host, uint64_t *rev, int *au
 	pthread_mutex_unlock(&ctl.lock);
 }
 
+static int has_peer(const struct store *s, int64_t node, const char *peer, uint64_t *rev)
+{
+	struct vpn_config cfg;
+	struct st_node n;
+	int found = 0;
+
+	*rev = 0;
+	if (s->ops->node_get_id((struct store *)s, node, &n) ||
+	    compile_node_vpn((struct store *)s, &n, &cfg))
+		return -1;
+	for (size_t i = 0; i < cfg.n_peers; i++)
+		found |= strcmp(cfg.peers[i].name, peer) == 0;
+	*rev = cfg.revision;
+	vpn_config_free(&cfg);
+	return found;
+}
+
+/* Gateway of client, whether node peers with it and node's vpn revision, under the lock. */
+static void look_client(int64_t client, int64_t node, int64_t *gw, int *peer, uint64_t *rev)
+{
+	struct store *s = ctl.store;
+
+	*gw = 0;
+	pthread_mutex_lock(&ctl.lock);
+	CHECK(s->ops->placement_list(s, "gateway", client, first_node, gw) == 0);
+	*peer = has_peer(s, node, "laptop", rev);
+	pthread_mutex_unlock(&ctl.lock);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/netfn-tick-XXXXXX";
@@ -133,6 +163,42 @@ int main(void)
 	usleep(200 * 1000);
 	look(lb.id, b, &host, &rb, &audits);
 	CHECK(host == b && rb == rb2 && audits == audits2);
+
+	/* A client key expires: a later tick releases its gateway and drops it
+	 * from the gateway's peers, with no request to trigger it. */
+	struct st_client cl = {.network_id = n.id, .created = 1};
+	struct st_node gn;
+	int64_t g, gw;
+	int peer;
+	uint64_t rg, rg2;
+	pthread_mutex_lock(&ctl.lock);
+	CHECK(s->ops->begin(s) == 0);
+	g = add_node(n.id, "g", 3);
+	CHECK(s->ops->node_get_id(s, g, &gn) == 0);
+	strcpy(gn.endpoints[0], "192.0.2.3:51820");
+	gn.n_endpoints = 1;
+	CHECK(s->ops->node_update(s, &gn) == 0);
+	strcpy(cl.name, "laptop");
+	memset(cl.wg_pk, 0x77, sizeof(cl.wg_pk));
+	cl.overlay_addr = htonl(0x0a070064);
+	cl.expires = ctl_now() + 2;
+	CHECK(s->ops->client_insert(s, &cl) == 0);
+	CHECK(compile_network(s, n.id, NULL) == 0 && s->ops->commit(s) == 0);
+	/* Created after the tick's last look: the API tells it, as here. */
+	tick_expiry_hint(cl.expires);
+	pthread_mutex_unlock(&ctl.lock);
+	look_client(cl.id, g, &gw, &peer, &rg);
+	CHECK(gw == g && peer == 1);
+	start = now_ms();
+	do {
+		usleep(50 * 1000);
+		look_client(cl.id, g, &gw, &peer, &rg2);
+	} while ((gw || peer) && now_ms() - start < 6000);
+	CHECK(gw == 0 && peer == 0 && rg2 > rg);
+	CHECK(now_ms() - start >= 500); /* not before it expired */
+	/* Placed, then released: an audit entry each. */
+	look(lb.id, b, &host, &rb, &audits2);
+	CHECK(audits2 >= audits + 2);
 
 	/* Stopping in the middle of a long wait is prompt. */
 	pthread_mutex_lock(&ctl.lock);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * netfnctl network create|list|show|delete: the overlay networks. A network
+ * netfnctl network create|list|show|delete: the overlay networks (with the
+ * domain of each one's DNS zone and how many DNS servers it runs). A network
  * is shown the same way whichever verb fetched it (create prints what the
  * controller stored, defaults filled in), as one table row per network or
  * as JSON objects with the stable field names scripts depend on.
@@ -15,8 +16,8 @@
 #include "proto/netfn.pb-c.h"
 
 /* Same order as the JSON fields. */
-static const char *const columns[] = {"NAME",     "CIDR", "PORT",  "MTU",
-                                      "TOPOLOGY", "HUB",  "NODES", "CREATED"};
+static const char *const columns[] = {"NAME", "CIDR",  "PORT",   "MTU",         "TOPOLOGY",
+                                      "HUB",  "NODES", "DOMAIN", "DNS-SERVERS", "CREATED"};
 
 #define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
 
@@ -30,6 +31,8 @@ static void network_json(struct json *j, const Netfn__Network *n)
 	json_kv_string(j, "topology", n->topology);
 	json_kv_string(j, "hub", n->hub);
 	json_kv_uint(j, "nodes", n->nodes);
+	json_kv_string(j, "domain", n->domain);
+	json_kv_uint(j, "dns_replicas", n->dns_replicas);
 	json_kv_int(j, "created", n->created);
 	json_object_end(j);
 }
@@ -46,6 +49,8 @@ static void network_row(struct table *t, const Netfn__Network *n)
 	table_cell(t, n->topology);
 	table_cell(t, n->hub);
 	table_cellf(t, "%u", n->nodes);
+	table_cell(t, n->domain);
+	table_cellf(t, "%u", n->dns_replicas);
 	table_cell(t, created);
 }
 
@@ -80,14 +85,20 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 {
 	Netfn__Network req = NETFN__NETWORK__INIT;
 	Netfn__Network *reply = NULL;
-	const char *cidr = NULL, *topology = NULL, *hub = NULL;
-	uint32_t port = 0, mtu = 0;
+	const char *cidr = NULL, *topology = NULL, *hub = NULL, *domain = NULL;
+	uint32_t port = 0, mtu = 0, dns_replicas = 0;
 	const struct args_opt opts[] = {
 	    {.name = "--cidr", .kind = ARGS_STR, .dest = &cidr},
 	    {.name = "--port", .kind = ARGS_UINT, .dest = &port, .min = 1, .max = 65535},
 	    {.name = "--mtu", .kind = ARGS_UINT, .dest = &mtu, .min = 1, .max = 65535},
 	    {.name = "--topology", .kind = ARGS_STR, .dest = &topology},
 	    {.name = "--hub", .kind = ARGS_STR, .dest = &hub},
+	    {.name = "--domain", .kind = ARGS_STR, .dest = &domain},
+	    {.name = "--dns-replicas",
+	     .kind = ARGS_UINT,
+	     .dest = &dns_replicas,
+	     .min = 1,
+	     .max = UINT32_MAX},
 	};
 	const char *pos[1];
 	size_t n_pos;
@@ -108,6 +119,8 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 	req.mtu = mtu;
 	req.topology = cli_str(topology);
 	req.hub = cli_str(hub);
+	req.domain = cli_str(domain);
+	req.dns_replicas = dns_replicas;
 	rc = cli_call(c, "network.create", &req.base, &netfn__network__descriptor,
 	              (ProtobufCMessage **)&reply);
 	if (rc)
@@ -193,7 +206,7 @@ const struct cli_noun cli_noun_network = {
     .verbs = verbs,
     .n_verbs = sizeof(verbs) / sizeof(verbs[0]),
     .usage = "  netfnctl network create NAME --cidr CIDR [--port N] [--mtu N]"
-             " [--topology mesh|hub] [--hub NODE]\n"
+             " [--topology mesh|hub] [--hub NODE] [--domain DOMAIN] [--dns-replicas 1|2]\n"
              "  netfnctl network list\n"
              "  netfnctl network show NAME\n"
              "  netfnctl network delete NAME\n",

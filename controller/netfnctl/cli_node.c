@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * netfnctl node list|show|delete|label and netfnctl status: the enrolled
+ * netfnctl node list|show|delete|label|rename and netfnctl status: the enrolled
  * nodes and how far each has converged. Both read the same Node messages,
  * so one renderer serves them: the JSON node object (with the "vpn"
  * section's revisions lifted to the top level, as scripts waiting for
@@ -454,11 +454,39 @@ cleanup:
 	return rc;
 }
 
+/* NAME NEW_NAME [--network NET]: the node's name, and so its name in the zone. */
+static int cmd_rename(struct cli *c, int argc, char **argv)
+{
+	Netfn__NodeRename req = NETFN__NODE_RENAME__INIT;
+	Netfn__Node *reply = NULL;
+	const char *network = NULL;
+	const struct args_opt opts[] = {
+	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
+	};
+	const char *pos[2];
+	size_t n_pos;
+	int rc;
+
+	rc = cli_parse(c, argc, argv, opts, 1, pos, 2, 2, &n_pos, "NAME NEW_NAME");
+	if (rc)
+		return rc;
+	req.name = cli_str(pos[0]);
+	req.new_name = cli_str(pos[1]);
+	req.network = cli_str(network);
+	rc = cli_call(c, "node.rename", &req.base, &netfn__node__descriptor,
+	              (ProtobufCMessage **)&reply);
+	if (rc)
+		goto cleanup;
+	cli_note("node %s renamed to %s in network %s", pos[0], reply->name, reply->network);
+cleanup:
+	if (reply)
+		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	return rc;
+}
+
 static const struct cli_verb verbs[] = {
-    {"list", cmd_list},
-    {"show", cmd_show},
-    {"delete", cmd_delete},
-    {"label", cmd_label},
+    {"list", cmd_list},   {"show", cmd_show},     {"delete", cmd_delete},
+    {"label", cmd_label}, {"rename", cmd_rename},
 };
 
 const struct cli_noun cli_noun_node = {
@@ -468,7 +496,8 @@ const struct cli_noun cli_noun_node = {
     .usage = "  netfnctl node list [--network NAME]\n"
              "  netfnctl node show NAME [--network NAME]\n"
              "  netfnctl node delete NAME [--network NAME]\n"
-             "  netfnctl node label NAME [--network NAME] key=value... key-...\n",
+             "  netfnctl node label NAME [--network NAME] key=value... key-...\n"
+             "  netfnctl node rename NAME NEW_NAME [--network NAME]\n",
 };
 
 const struct cli_noun cli_noun_status = {

@@ -174,11 +174,55 @@ static const struct migration {
         "CREATE TRIGGER lbs_placements AFTER DELETE ON lbs BEGIN"
         " DELETE FROM placements WHERE kind = 'lb' AND object_id = OLD.id; END;",
     },
+    {
+        /* Every network has a zone, <name>.<domain>: existing ones get the
+         * default domain and one server. Records go with their network;
+         * UNIQUE refuses an exact duplicate and indexes the cascade. The
+         * DNS servers' placements are the network's own (object_id is the
+         * network id), so a trigger drops them with it, as lbs_placements
+         * does for a load balancer's. */
+        "overlay DNS: network domain and servers, records",
+        "ALTER TABLE networks ADD COLUMN domain TEXT NOT NULL DEFAULT 'netfn.internal';"
+        "ALTER TABLE networks ADD COLUMN dns_replicas INTEGER NOT NULL DEFAULT 1;"
+        "CREATE TABLE dns_records ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL,"
+        " ttl INTEGER NOT NULL, created INTEGER NOT NULL,"
+        " UNIQUE (network_id, name, type, value));"
+        "CREATE TRIGGER networks_dns_placements AFTER DELETE ON networks BEGIN"
+        " DELETE FROM placements WHERE kind = 'dns' AND object_id = OLD.id; END;",
+    },
+    {
+        /* External clients go with their network, and their labels (role
+         * 'label' or 'gateway', the gateway selector) with them. A name,
+         * a WireGuard key and an address are each one client's in a
+         * network (the API also keeps names and keys apart from the
+         * nodes'). The trigger drops a client's gateway placement with
+         * it, also when its network's delete cascades, as lbs_placements
+         * does for a load balancer's. */
+        "external clients",
+        "CREATE TABLE clients ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, wg_pk BLOB NOT NULL, overlay_addr INTEGER NOT NULL,"
+        " expires INTEGER NOT NULL, created INTEGER NOT NULL,"
+        " UNIQUE (network_id, name), UNIQUE (network_id, wg_pk),"
+        " UNIQUE (network_id, overlay_addr));"
+        "CREATE TABLE client_labels ("
+        " client_id INTEGER NOT NULL REFERENCES clients (id) ON DELETE CASCADE,"
+        " role TEXT NOT NULL, pos INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (client_id, role, pos)) WITHOUT ROWID;"
+        "CREATE TRIGGER clients_placements AFTER DELETE ON clients BEGIN"
+        " DELETE FROM placements WHERE kind = 'gateway' AND object_id = OLD.id; END;",
+    },
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-#define NET_COLS "id, name, cidr, port, mtu, topology, hub_node_id, hub_name, created"
+#define NET_COLS                                                                                   \
+	"id, name, cidr, port, mtu, topology, hub_node_id, hub_name, created, domain, "            \
+	"dns_replicas"
 #define NODE_COLS                                                                                  \
 	"id, network_id, name, id_pk, wg_pk, overlay_addr, created, last_seen, last_counter"
 #define SEC_COLS "node_id, function, desired_rev, hash, applied_rev, error"
@@ -225,10 +269,12 @@ static const struct sq_stmt stmts[S_COUNT] = {
 
     [S_NET_INSERT] = {"insert network",
                       "INSERT INTO networks (name, cidr, port, mtu, topology, hub_node_id, "
-                      "hub_name, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+                      "hub_name, created, domain, dns_replicas) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [S_NET_UPDATE] = {"update network",
                       "UPDATE networks SET name = ?, cidr = ?, port = ?, mtu = ?, topology = ?, "
-                      "hub_node_id = ?, hub_name = ? WHERE id = ?"},
+                      "hub_node_id = ?, hub_name = ?, domain = ?, dns_replicas = ? "
+                      "WHERE id = ?"},
     [S_NET_DELETE] = {"delete network", "DELETE FROM networks WHERE id = ?"},
     [S_NET_GET] = {"get network", "SELECT " NET_COLS " FROM networks WHERE name = ?"},
     [S_NET_GET_ID] = {"get network by id", "SELECT " NET_COLS " FROM networks WHERE id = ?"},
@@ -353,7 +399,7 @@ struct sq {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	sqlite3_stmt *cache[S_COUNT];
-	sqlite3_stmt *ext[SQ_EXT_STMTS]; /* store_sqlite_lb.c's */
+	sqlite3_stmt *ext[SQ_EXT_STMTS]; /* the other files' (store_sqlite_int.h) */
 };
 
 static struct sq *sq(struct store *s)
@@ -828,6 +874,8 @@ static int read_network(struct sq *q, sqlite3_stmt *st, void *out)
 	n->hub_node_id = sqlite3_column_int64(st, 6);
 	col_str(st, 7, n->hub_name, sizeof(n->hub_name));
 	n->created = sqlite3_column_int64(st, 8);
+	col_str(st, 9, n->domain, sizeof(n->domain));
+	n->dns_replicas = (uint32_t)sqlite3_column_int64(st, 10);
 	return 0;
 }
 
@@ -837,7 +885,8 @@ static int sqlite_network_insert(struct store *s, struct st_network *n)
 	int ret;
 
 	ret = sql(q, S_NET_INSERT, 0, NULL, NULL, T(n->name), T(n->cidr), I(n->port), I(n->mtu),
-	          T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->created), END);
+	          T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->created), T(n->domain),
+	          I(n->dns_replicas), END);
 	if (!ret)
 		n->id = sqlite3_last_insert_rowid(q->db);
 	return ret;
@@ -846,13 +895,15 @@ static int sqlite_network_insert(struct store *s, struct st_network *n)
 static int sqlite_network_update(struct store *s, const struct st_network *n)
 {
 	return sql(sq(s), S_NET_UPDATE, CHANGE, NULL, NULL, T(n->name), T(n->cidr), I(n->port),
-	           I(n->mtu), T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->id), END);
+	           I(n->mtu), T(n->topology), I(n->hub_node_id), T(n->hub_name), T(n->domain),
+	           I(n->dns_replicas), I(n->id), END);
 }
 
 static int sqlite_network_delete(struct store *s, int64_t id)
 {
 	/* Its nodes' foreign key refuses (-ENOTEMPTY, see fail()); its join
-	 * tokens, policies and load balancers (with their placements) go with it. */
+	 * tokens, policies, load balancers (with their placements), DNS records,
+	 * DNS placements and clients (with their placements) go with it. */
 	return sql(sq(s), S_NET_DELETE, CHANGE, NULL, NULL, I(id), END);
 }
 
@@ -1536,4 +1587,13 @@ const struct store_ops store_sqlite_ops = {
     .placement_put = sqlite_placement_put,
     .placement_delete = sqlite_placement_delete,
     .placement_list = sqlite_placement_list,
+    .dns_record_insert = sqlite_dns_record_insert,
+    .dns_record_delete = sqlite_dns_record_delete,
+    .dns_record_get = sqlite_dns_record_get,
+    .dns_record_list = sqlite_dns_record_list,
+    .client_insert = sqlite_client_insert,
+    .client_delete = sqlite_client_delete,
+    .client_get = sqlite_client_get,
+    .client_get_id = sqlite_client_get_id,
+    .client_list = sqlite_client_list,
 };

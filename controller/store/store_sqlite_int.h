@@ -2,7 +2,8 @@
 /*
  * The SQLite engine's insides, shared by its files (store_sqlite.c: the
  * handle, migrations and the records of the first schema versions;
- * store_sqlite_lb.c: load balancers and placements). Not part of the store
+ * store_sqlite_lb.c: load balancers and placements; store_sqlite_dns.c:
+ * DNS records; store_sqlite_client.c: external clients). Not part of the store
  * interface: nothing outside controller/store/ includes it.
  */
 #ifndef NETFN_CONTROLLER_STORE_STORE_SQLITE_INT_H
@@ -22,8 +23,15 @@ struct sq_stmt {
 	const char *sql;
 };
 
-/* Cache slots a handle keeps for the statements of the engine's other files. */
-#define SQ_EXT_STMTS 32
+/*
+ * Cache slots a handle keeps for the statements of the engine's other files,
+ * and where each file's range starts (a file's statement id i uses slot
+ * base + i; each file asserts its statements fit below the next base).
+ */
+#define SQ_EXT_STMTS  64
+#define SQ_EXT_LB     0  /* store_sqlite_lb.c */
+#define SQ_EXT_DNS    16 /* store_sqlite_dns.c */
+#define SQ_EXT_CLIENT 24 /* store_sqlite_client.c */
 
 /*
  * Parameters are passed to sql() as tagged values, ending with END. Each
@@ -86,5 +94,18 @@ int sqlite_placement_put(struct store *s, const struct st_placement *p);
 int sqlite_placement_delete(struct store *s, const char *kind, int64_t object_id, uint32_t slot);
 int sqlite_placement_list(struct store *s, const char *kind, int64_t object_id,
                           store_placement_cb cb, void *ctx);
+
+/* DNS records (store_sqlite_dns.c), as store.h's ops describe them. */
+int sqlite_dns_record_insert(struct store *s, struct st_dns_record *r);
+int sqlite_dns_record_delete(struct store *s, int64_t id);
+int sqlite_dns_record_get(struct store *s, int64_t id, struct st_dns_record *out);
+int sqlite_dns_record_list(struct store *s, int64_t network_id, store_dns_record_cb cb, void *ctx);
+
+/* External clients (store_sqlite_client.c), as store.h's ops describe them. */
+int sqlite_client_insert(struct store *s, struct st_client *c);
+int sqlite_client_delete(struct store *s, int64_t id);
+int sqlite_client_get(struct store *s, int64_t network_id, const char *name, struct st_client *out);
+int sqlite_client_get_id(struct store *s, int64_t id, struct st_client *out);
+int sqlite_client_list(struct store *s, int64_t network_id, store_client_cb cb, void *ctx);
 
 #endif

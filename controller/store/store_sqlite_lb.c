@@ -32,7 +32,7 @@ enum lb_stmt_id {
 };
 /* clang-format on */
 
-_Static_assert(L_COUNT <= SQ_EXT_STMTS, "the handle caches SQ_EXT_STMTS statements of ours");
+_Static_assert(SQ_EXT_LB + L_COUNT <= SQ_EXT_DNS, "our statements fit in our cache slots");
 
 static const struct sq_stmt stmts[L_COUNT] = {
     [L_LB_INSERT] = {"insert load balancer",
@@ -83,7 +83,7 @@ static int sql(struct sq *q, enum lb_stmt_id id, unsigned mode, reader read, voi
 	int ret;
 
 	va_start(ap, out);
-	ret = sq_vsql(q, &stmts[id], sq_ext_slot(q, id), mode, read, out, ap);
+	ret = sq_vsql(q, &stmts[id], sq_ext_slot(q, SQ_EXT_LB + id), mode, read, out, ap);
 	va_end(ap);
 	return ret;
 }

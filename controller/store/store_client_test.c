@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Unit tests of the SQLite store's external clients: a client through
+ * insert, get, get by id, list and delete with its labels and gateway
+ * selector kept apart and in order; its name, WireGuard key and address
+ * unique per network but not across networks; its gateway placement dropped
+ * with it and with its network (the others' kept); and a schema-version-5
+ * file with data walked forward to version 6. Each test works in its own
+ * mkdtemp directory; no root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "controller/store/store.h"
+#include "tests/check.h"
+
+static char dir[64];
+static char db_path[128];
+
+static void dir_make(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/store_client_test.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(db_path, sizeof(db_path), "%s/netfn.db", dir);
+}
+
+static void dir_remove(void)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static struct store *open_store(void)
+{
+	struct store *s = NULL;
+
+	if (store_open(dir, &s)) {
+		fprintf(stderr, "store_open failed in %s\n", dir);
+		exit(1);
+	}
+	return s;
+}
+
+/* Runs SQL on the file with raw sqlite3, as an older binary would. */
+static int raw_exec(const char *text)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(db_path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, text, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int64_t raw_int(const char *text)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open(db_path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static int64_t add_network(struct store *s, const char *name)
+{
+	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1000, .dns_replicas = 1};
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.cidr, sizeof(n.cidr), "10.20.0.0/16");
+	snprintf(n.topology, sizeof(n.topology), "mesh");
+	snprintf(n.domain, sizeof(n.domain), "netfn.internal");
+	CHECK(s->ops->network_insert(s, &n) == 0);
+	return n.id;
+}
+
+static void label(struct st_label *l, const char *key, const char *value)
+{
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	snprintf(l->value, sizeof(l->value), "%s", value);
+}
+
+/* A client whose key and address follow from host. */
+static struct st_client make_client(int64_t network_id, const char *name, int host)
+{
+	struct st_client c = {.network_id = network_id, .expires = 5000, .created = 2000};
+
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	memset(c.wg_pk, host, sizeof(c.wg_pk));
+	c.wg_pk[0] = 0x42; /* not all one byte: the whole key is kept */
+	c.overlay_addr = htonl(0x0a140000 | (uint32_t)host);
+	c.n_labels = 2;
+	label(&c.labels[0], "role", "laptop");
+	label(&c.labels[1], "team", "ops");
+	c.n_gateway_selector = 1;
+	label(&c.gateway_selector[0], "edge", "yes");
+	return c;
+}
+
+/* Field by field: memcmp would compare the padding and the unused tails. */
+static bool client_equal(const struct st_client *a, const struct st_client *b)
+{
+	if (a->id != b->id || a->network_id != b->network_id || strcmp(a->name, b->name) ||
+	    memcmp(a->wg_pk, b->wg_pk, ST_KEY_LEN) || a->overlay_addr != b->overlay_addr ||
+	    a->expires != b->expires || a->created != b->created || a->n_labels != b->n_labels ||
+	    a->n_gateway_selector != b->n_gateway_selector)
+		return false;
+	for (size_t i = 0; i < a->n_labels; i++)
+		if (strcmp(a->labels[i].key, b->labels[i].key) ||
+		    strcmp(a->labels[i].value, b->labels[i].value))
+			return false;
+	for (size_t i = 0; i < a->n_gateway_selector; i++)
+		if (strcmp(a->gateway_selector[i].key, b->gateway_selector[i].key) ||
+		    strcmp(a->gateway_selector[i].value, b->gateway_selector[i].value))
+			return false;
+	return true;
+}
+
+struct seen {
+	int n;
+	int64_t ids[8];
+};
+
+static int collect_client(void *ctx, const struct st_client *c)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8)
+		s->ids[s->n] = c->id;
+	s->n++;
+	return 0;
+}
+
+static int clients(struct store *s, int64_t network_id, struct seen *out)
+{
+	memset(out, 0, sizeof(*out));
+	CHECK(s->ops->client_list(s, network_id, collect_client, out) == 0);
+	return out->n;
+}
+
+static int count_placement(void *ctx, const struct st_placement *p)
+{
+	(void)p;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int placements(struct store *s, const char *kind, int64_t object_id)
+{
+	int n = 0;
+
+	CHECK(s->ops->placement_list(s, kind, object_id, count_placement, &n) == 0);
+	return n;
+}
+
+static void place(struct store *s, const char *kind, int64_t object, int64_t node)
+{
+	struct st_placement p = {.object_id = object, .node_id = node, .since = 5};
+
+	snprintf(p.kind, sizeof(p.kind), "%s", kind);
+	snprintf(p.reason, sizeof(p.reason), "test");
+	CHECK(s->ops->placement_put(s, &p) == 0);
+}
+
+static void test_clients(void)
+{
+	struct store *s = open_store();
+	struct st_client a, b, got;
+	struct seen seen;
+	int64_t net, other;
+
+	CHECK(s->ops->begin(s) == 0);
+	net = add_network(s, "blue");
+	other = add_network(s, "red");
+	a = make_client(net, "laptop", 10);
+	CHECK(s->ops->client_insert(s, &a) == 0 && a.id > 0);
+	CHECK(s->ops->client_get(s, net, "laptop", &got) == 0 && client_equal(&got, &a));
+	CHECK(s->ops->client_get_id(s, a.id, &got) == 0 && client_equal(&got, &a));
+	/* The labels come back in the caller's order, each set on its own. */
+	CHECK(strcmp(got.labels[1].key, "team") == 0 && got.n_gateway_selector == 1);
+	CHECK(strcmp(got.gateway_selector[0].key, "edge") == 0);
+	CHECK(s->ops->client_get(s, other, "laptop", &got) == -ENOENT);
+	CHECK(s->ops->client_get_id(s, a.id + 100, &got) == -ENOENT);
+
+	/* Name, key and address are each one client's in a network... */
+	b = make_client(net, "laptop", 11);
+	CHECK(s->ops->client_insert(s, &b) == -EEXIST);
+	b = make_client(net, "phone", 10);
+	CHECK(s->ops->client_insert(s, &b) == -EEXIST);
+	b = make_client(net, "phone", 11);
+	b.overlay_addr = a.overlay_addr;
+	CHECK(s->ops->client_insert(s, &b) == -EEXIST);
+	/* ... and a refused insert left nothing behind, labels included. */
+	CHECK(clients(s, 0, &seen) == 1);
+	/* ... but not across networks. */
+	b = make_client(other, "laptop", 10);
+	CHECK(s->ops->client_insert(s, &b) == 0 && b.id > a.id);
+	/* No such network: the foreign key. */
+	got = make_client(net + 100, "ghost", 12);
+	CHECK(s->ops->client_insert(s, &got) == -ENOENT);
+	/* Too many labels is refused before anything is written. */
+	got = make_client(net, "many", 13);
+	got.n_labels = ST_MAX_LABELS + 1;
+	CHECK(s->ops->client_insert(s, &got) == -EINVAL);
+
+	/* No labels at all, and no expiry. */
+	got = make_client(net, "ci", 14);
+	got.n_labels = got.n_gateway_selector = 0;
+	got.expires = 0;
+	CHECK(s->ops->client_insert(s, &got) == 0);
+	CHECK(s->ops->client_get(s, net, "ci", &b) == 0 && client_equal(&b, &got));
+
+	/* Listing: by id, per network or all. */
+	CHECK(clients(s, net, &seen) == 2 && seen.ids[0] == a.id && seen.ids[1] == got.id);
+	CHECK(clients(s, other, &seen) == 1);
+	CHECK(clients(s, 0, &seen) == 3 && seen.ids[0] == a.id);
+
+	CHECK(s->ops->client_delete(s, a.id) == 0);
+	CHECK(s->ops->client_delete(s, a.id) == -ENOENT);
+	CHECK(s->ops->client_get(s, net, "laptop", &b) == -ENOENT);
+	CHECK(s->ops->commit(s) == 0);
+	/* Its labels went with it: only "red"'s laptop has labels now. */
+	CHECK(raw_int("SELECT count(*) FROM client_labels") == 3);
+	store_close(s);
+}
+
+static void test_placements(void)
+{
+	struct store *s = open_store();
+	struct st_client a, b, c;
+	struct st_node node = {.created = 1, .overlay_addr = htonl(0x0a140001)};
+	struct seen seen;
+	int64_t net, other;
+
+	CHECK(s->ops->begin(s) == 0);
+	net = add_network(s, "blue");
+	other = add_network(s, "red");
+	a = make_client(net, "a", 10);
+	b = make_client(net, "b", 11);
+	c = make_client(other, "c", 12);
+	CHECK(s->ops->client_insert(s, &a) == 0 && s->ops->client_insert(s, &b) == 0);
+	CHECK(s->ops->client_insert(s, &c) == 0);
+	place(s, "gateway", a.id, 7);
+	place(s, "gateway", b.id, 7);
+	place(s, "gateway", c.id, 8);
+	/* A load balancer with a's id: only the "gateway" kind goes with a client. */
+	place(s, "lb", a.id, 7);
+	CHECK(placements(s, "gateway", 0) == 3);
+
+	/* A client's delete drops its gateway placement, no other. */
+	CHECK(s->ops->client_delete(s, a.id) == 0);
+	CHECK(placements(s, "gateway", a.id) == 0 && placements(s, "gateway", 0) == 2);
+	CHECK(placements(s, "lb", a.id) == 1);
+
+	/* A network's delete takes its clients and their placements. */
+	CHECK(s->ops->network_delete(s, other) == 0);
+	CHECK(clients(s, 0, &seen) == 1 && seen.ids[0] == b.id);
+	CHECK(placements(s, "gateway", c.id) == 0 && placements(s, "gateway", b.id) == 1);
+
+	/* A network with a node still refuses; its clients stay with it. */
+	node.network_id = net;
+	strcpy(node.name, "n1");
+	memset(node.id_pk, 1, sizeof(node.id_pk));
+	memset(node.wg_pk, 2, sizeof(node.wg_pk));
+	CHECK(s->ops->node_insert(s, &node) == 0);
+	CHECK(s->ops->network_delete(s, net) == -ENOTEMPTY);
+	CHECK(clients(s, net, &seen) == 1);
+	CHECK(s->ops->commit(s) == 0);
+	store_close(s);
+}
+
+/* A version-5 file (before clients) with data walks forward to version 6. */
+static void test_migration(void)
+{
+	struct store *s = open_store();
+	struct st_network got;
+	struct st_client c;
+	int v = 0;
+	int64_t net;
+
+	CHECK(s->ops->schema_version(s, &v) == 0 && v >= 6);
+	CHECK(s->ops->begin(s) == 0);
+	net = add_network(s, "old");
+	CHECK(s->ops->commit(s) == 0);
+	store_close(s);
+	/* Step 6 only adds: taking its objects away leaves exactly a version-5 file. */
+	CHECK(raw_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
+	               "DROP TABLE clients; PRAGMA user_version = 5;") == SQLITE_OK);
+	CHECK(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%client%'") == 0);
+
+	s = open_store();
+	CHECK(s->ops->schema_version(s, &v) == 0 && v >= 6);
+	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == net);
+	c = make_client(net, "new", 10);
+	CHECK(s->ops->begin(s) == 0 && s->ops->client_insert(s, &c) == 0);
+	place(s, "gateway", c.id, 1);
+	CHECK(s->ops->client_delete(s, c.id) == 0 && placements(s, "gateway", 0) == 0);
+	CHECK(s->ops->commit(s) == 0);
+	store_close(s);
+	CHECK(raw_int("PRAGMA user_version") >= 6);
+}
+
+int main(void)
+{
+	static void (*const tests[])(void) = {test_clients, test_placements, test_migration};
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		dir_make();
+		tests[i]();
+		dir_remove();
+	}
+	return check_result();
+}

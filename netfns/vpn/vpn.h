@@ -53,9 +53,13 @@ struct vpn_network {
 	int64_t hub_node_id; /* 0: none */
 };
 
-/* A member node as the compiler sees it. */
+/*
+ * A member as the compiler sees it: a node, or an external client (a machine
+ * with no agent, never compiled for) that only its gateway node peers with.
+ */
 struct vpn_member {
-	int64_t id;
+	int64_t id;         /* unique among the members; a client's never a node's */
+	int64_t gateway_id; /* a client's gateway node; 0 for a node */
 	char name[VPN_NAME_MAX];
 	uint8_t public_key[VPN_KEY_LEN];
 	struct in_addr address;
@@ -70,8 +74,11 @@ struct vpn_member {
  * Compiles the vpn section of member self_id of net, whose members are
  * members[0..n). Mesh: a peer for every other member. Hub: spokes get one
  * peer, the hub, routing the whole network; the hub gets every spoke and
- * forwards. A peer routes its member's address and extra prefixes. Returns 0
- * or -errno (-ENOENT when self_id is not a member).
+ * forwards. A peer routes its member's address and extra prefixes. A client
+ * is a peer of its gateway only (its address, no endpoint: it dials in), and
+ * a gateway forwards; the others reach a client through the gateway's extra
+ * prefixes, which the caller fills with its clients' addresses. Returns 0 or
+ * -errno (-ENOENT when self_id is not a member, or is a client).
  */
 int vpn_compile(const struct vpn_network *net, const struct vpn_member *members, size_t n,
                 int64_t self_id, struct vpn_config *out);

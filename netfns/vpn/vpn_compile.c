@@ -50,6 +50,33 @@ static int fill_peer(struct vpn_peer *peer, const struct vpn_member *m,
 	return 0;
 }
 
+/*
+ * Adds a peer for each client whose gateway self is: its address only, no
+ * endpoint (a laptop dials in from wherever it is) and no keepalive (the
+ * client's own keeps its NAT open). A gateway forwards between its clients
+ * and the overlay. out->peers has room for every member.
+ */
+static int add_clients(struct vpn_config *out, const struct vpn_member *self,
+                       const struct vpn_member *members, size_t n)
+{
+	struct nf_prefix allowed;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vpn_member *m = &members[i];
+
+		if (m->gateway_id != self->id)
+			continue;
+		host_prefix(m->address, &allowed);
+		ret = fill_peer(&out->peers[out->n_peers], m, &allowed, false, 0);
+		if (ret)
+			return ret;
+		out->n_peers++;
+		out->forward = true;
+	}
+	return 0;
+}
+
 int vpn_compile(const struct vpn_network *net, const struct vpn_member *members, size_t n,
                 int64_t self_id, struct vpn_config *out)
 {
@@ -62,10 +89,11 @@ int vpn_compile(const struct vpn_network *net, const struct vpn_member *members,
 	for (size_t i = 0; i < n; i++) {
 		if (members[i].id == self_id)
 			self = &members[i];
-		if (net->topology == VPN_HUB && members[i].id == net->hub_node_id)
+		if (net->topology == VPN_HUB && members[i].id == net->hub_node_id &&
+		    !members[i].gateway_id)
 			hub = &members[i];
 	}
-	if (!self)
+	if (!self || self->gateway_id)
 		return -ENOENT;
 
 	host_prefix(self->address, &out->address);
@@ -88,12 +116,17 @@ int vpn_compile(const struct vpn_network *net, const struct vpn_member *members,
 				goto cleanup;
 			out->n_peers = 1;
 		}
+		/* A spoke may still be some clients' gateway. */
+		ret = add_clients(out, self, members, n);
+		if (ret)
+			goto cleanup;
+		qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer);
 		return 0;
 	}
 
 	out->forward = net->topology == VPN_HUB;
 	for (size_t i = 0; i < n; i++) {
-		if (&members[i] == self)
+		if (&members[i] == self || members[i].gateway_id)
 			continue;
 		host_prefix(members[i].address, &allowed);
 		ret = fill_peer(&out->peers[out->n_peers], &members[i], &allowed, true, keepalive);
@@ -101,6 +134,9 @@ int vpn_compile(const struct vpn_network *net, const struct vpn_member *members,
 			goto cleanup;
 		out->n_peers++;
 	}
+	ret = add_clients(out, self, members, n);
+	if (ret)
+		goto cleanup;
 	qsort(out->peers, out->n_peers, sizeof(*out->peers), cmp_peer);
 	return 0;
 

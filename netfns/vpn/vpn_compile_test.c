@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Unit tests for the vpn compiler (mesh, hub, extra prefixes) and overlay address allocation. */
+/* Unit tests for the vpn compiler (mesh, hub, extra prefixes, clients) and overlay address
+ * allocation. */
 #include "netfns/vpn/vpn.h"
 #include "tests/check.h"
 
@@ -139,6 +140,76 @@ static void test_extra(void)
 	vpn_config_free(&cfg);
 }
 
+/* A client member: its gateway alone peers with it; the others route it there. */
+static void test_clients(void)
+{
+	struct vpn_network net = {.port = 51820, .mtu = 1420, .topology = VPN_MESH};
+	struct nf_prefix routed[2];
+	struct vpn_member m[5];
+	struct vpn_config cfg;
+	char buf[NF_PREFIX_STRLEN];
+	int seen = 0;
+
+	nf_prefix_parse("10.9.0.0/24", false, &net.cidr);
+	member(&m[0], 1, "10.9.0.1", true);
+	member(&m[1], 2, "10.9.0.2", true);
+	member(&m[2], 3, "10.9.0.3", false);
+	/* Clients have ids no node has, no endpoint, and n2 as their gateway. */
+	member(&m[3], -10, "10.9.0.10", false);
+	member(&m[4], -11, "10.9.0.11", false);
+	snprintf(m[3].name, sizeof(m[3].name), "laptop");
+	snprintf(m[4].name, sizeof(m[4].name), "ci");
+	m[3].gateway_id = m[4].gateway_id = 2;
+	/* The caller gives the gateway its clients' addresses as extra prefixes. */
+	nf_prefix_parse("10.9.0.10/32", false, &routed[0]);
+	nf_prefix_parse("10.9.0.11/32", false, &routed[1]);
+	m[1].n_extra = 2;
+	m[1].extra = routed;
+
+	/* The gateway: the two nodes and both clients, each client at its /32 with
+	 * no endpoint and no keepalive; it forwards. */
+	CHECK(vpn_compile(&net, m, 5, 2, &cfg) == 0 && cfg.n_peers == 4 && cfg.forward);
+	for (size_t i = 0; i < cfg.n_peers; i++) {
+		const struct vpn_peer *p = &cfg.peers[i];
+
+		if (strcmp(p->name, "laptop") != 0 && strcmp(p->name, "ci") != 0)
+			continue;
+		seen++;
+		CHECK(p->n_allowed == 1 && p->endpoint[0] == '\0' && p->keepalive == 0);
+		CHECK(strcmp(nf_prefix_format(&p->allowed[0], buf, sizeof(buf)),
+		             strcmp(p->name, "ci") ? "10.9.0.10/32" : "10.9.0.11/32") == 0);
+	}
+	CHECK(seen == 2);
+	vpn_config_free(&cfg);
+
+	/* Any other node: no client peer, the client addresses routed to n2. */
+	CHECK(vpn_compile(&net, m, 5, 1, &cfg) == 0 && cfg.n_peers == 2 && !cfg.forward);
+	CHECK(strcmp(cfg.peers[0].name, "n3") == 0 && strcmp(cfg.peers[1].name, "n2") == 0);
+	CHECK(cfg.peers[1].n_allowed == 3);
+	CHECK(strcmp(nf_prefix_format(&cfg.peers[1].allowed[1], buf, sizeof(buf)),
+	             "10.9.0.10/32") == 0);
+	vpn_config_free(&cfg);
+	CHECK(vpn_compile(&net, m, 5, 3, &cfg) == 0 && cfg.n_peers == 2);
+	vpn_config_free(&cfg);
+
+	/* A client is never compiled for. */
+	CHECK(vpn_compile(&net, m, 5, -10, &cfg) == -ENOENT);
+	vpn_config_free(&cfg);
+
+	/* Hub, n1 the hub, n2 a spoke and the gateway: n2 has the hub and its
+	 * clients; the hub routes the clients to n2; n3 only has the hub. */
+	net.topology = VPN_HUB;
+	net.hub_node_id = 1;
+	CHECK(vpn_compile(&net, m, 5, 2, &cfg) == 0 && cfg.n_peers == 3 && cfg.forward);
+	CHECK(strcmp(cfg.peers[0].name, "n1") == 0 && cfg.peers[0].keepalive == VPN_KEEPALIVE);
+	vpn_config_free(&cfg);
+	CHECK(vpn_compile(&net, m, 5, 1, &cfg) == 0 && cfg.n_peers == 2 && cfg.forward);
+	CHECK(strcmp(cfg.peers[1].name, "n2") == 0 && cfg.peers[1].n_allowed == 3);
+	vpn_config_free(&cfg);
+	CHECK(vpn_compile(&net, m, 5, 3, &cfg) == 0 && cfg.n_peers == 1);
+	vpn_config_free(&cfg);
+}
+
 static void test_ipam(void)
 {
 	struct nf_prefix p;
@@ -178,6 +249,7 @@ int main(void)
 	test_mesh();
 	test_hub();
 	test_extra();
+	test_clients();
 	test_ipam();
 	return check_result();
 }

@@ -193,6 +193,30 @@ vm_create() {
 	NF_VM_IF[$name]=${NF_RUN}w$n # <= 15 chars; unique across namespaces
 	NF_VMS+=("$name")
 	mkdir -p "$NF_WORK/$name"
+	mkdir -p "/etc/netns/$ns"
+	cat /etc/resolv.conf >"/etc/netns/$ns/resolv.conf" 2>/dev/null || :
+}
+
+# Each VM has its own /etc/resolv.conf: `ip netns exec`, which runs every
+# program of a VM (its agent too), bind-mounts /etc/netns/<ns>/resolv.conf
+# over /etc/resolv.conf when that file exists. So an agent managing the VM's
+# resolver edits the VM's file, never the host's. vm_create makes it a copy of
+# the host's file; the cleanup removes /etc/netns/<ns> of every namespace of
+# the run.
+
+# vm_resolv NAME LINE...: VM NAME's /etc/resolv.conf becomes these lines. Call
+# it before the VM's agent starts: the agent may remember the file as it was.
+vm_resolv() {
+	local f
+	f=$(vm_resolv_path "$1")
+	shift
+	# In place: the bind mounts of running processes follow the inode.
+	printf '%s\n' "$@" >"$f"
+}
+
+# vm_resolv_path NAME: the host's path of VM NAME's /etc/resolv.conf.
+vm_resolv_path() {
+	echo "/etc/netns/$(vm_ns "$1")/resolv.conf"
 }
 
 vm_ns() { echo "${NF_VM_NS[$1]:?no VM $1}"; }
@@ -661,6 +685,8 @@ _diagnose() {
 			ip -n "$ns" -br addr 2>&1
 			ip -n "$ns" route 2>&1
 			timeout 5 ip netns exec "$ns" wg show "${NF_VM_IF[$name]}" 2>&1
+			echo "-- /etc/resolv.conf"
+			cat "/etc/netns/$ns/resolv.conf" 2>&1
 			! command -v nft >/dev/null || timeout 5 ip netns exec "$ns" nft list ruleset 2>&1
 		done
 	} >"$NF_LOGS/diag.txt" 2>&1 || true
@@ -720,6 +746,7 @@ _cleanup() {
 	fi
 	for ns in "${NF_NS_MADE[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		[[ -z $ns ]] || rm -rf "/etc/netns/$ns"
 	done
 	for name in "${NF_VMS[@]}"; do
 		rm -f "/var/run/wireguard/${NF_VM_IF[$name]}.sock"

@@ -559,7 +559,125 @@ static void fw_clients(const struct netctx *nc, struct fw_member *out)
 	}
 }
 
+/*
+ * The firewall's compiler, plus what the controller itself keeps open on a
+ * node under default deny: the overlay DNS server's ports on the nodes that
+ * serve it (a managed service must not die of a policy that never named it).
+ */
+struct fw_priv {
+	struct fw_compiler *fc;
+	struct nf_prefix cidr;
+	size_t n_dns;
+	int64_t dns_nodes[DNS_MAX_SERVERS];
+};
+
+/*
+ * Rule ids of the rules the controller adds: far above any stored rule's
+ * (SQLite rowids), never reported as a policy's.
+ */
+#define FW_KEEP_DNS_UDP (UINT64_C(1) << 62)
+#define FW_KEEP_DNS_TCP (FW_KEEP_DNS_UDP + 1)
+
+static int collect_dns_node(void *ctx, const struct st_placement *p)
+{
+	struct fw_priv *fp = ctx;
+
+	if (fp->n_dns < DNS_MAX_SERVERS)
+		fp->dns_nodes[fp->n_dns++] = p->node_id;
+	return 0;
+}
+
+static void fw_close(void *priv)
+{
+	struct fw_priv *fp = priv;
+
+	if (!fp)
+		return;
+	fw_compile_free(fp->fc);
+	free(fp);
+}
+
+static int fw_open_rules(struct store *s, const struct netctx *nc, struct fw_compiler **out);
+
 static int fw_open(struct store *s, const struct netctx *nc, void **priv)
+{
+	struct fw_priv *fp = calloc(1, sizeof(*fp));
+	int ret;
+
+	if (!fp)
+		return -ENOMEM;
+	if (!nf_prefix_parse(nc->net.cidr, false, &fp->cidr)) {
+		nf_err("network %s: stored cidr '%s' does not parse", nc->net.name, nc->net.cidr);
+		free(fp);
+		return -EIO;
+	}
+	ret = s->ops->placement_list(s, "dns", nc->net.id, collect_dns_node, fp);
+	if (!ret)
+		ret = fw_open_rules(s, nc, &fp->fc);
+	if (ret) {
+		fw_close(fp);
+		return ret;
+	}
+	*priv = fp;
+	return 0;
+}
+
+/* One accept rule for the DNS server's ports from the overlay, first in the list. */
+static int fw_keep_dns(const struct fw_priv *fp, struct fw_config *cfg)
+{
+	struct fw_rule *rules = calloc(cfg->n_rules + 2, sizeof(*rules));
+
+	if (!rules)
+		return -ENOMEM;
+	for (int i = 0; i < 2; i++) {
+		struct fw_rule *r = &rules[i];
+
+		r->id = i ? FW_KEEP_DNS_TCP : FW_KEEP_DNS_UDP;
+		r->dir = FW_IN;
+		r->proto = i ? FW_TCP : FW_UDP;
+		r->src = calloc(1, sizeof(*r->src));
+		r->ports = calloc(2, sizeof(*r->ports));
+		if (!r->src || !r->ports) {
+			for (int k = 0; k <= i; k++) {
+				free(rules[k].src);
+				free(rules[k].ports);
+			}
+			free(rules);
+			return -ENOMEM;
+		}
+		r->src[0] = fp->cidr;
+		r->n_src = 1;
+		r->dst_any = true;
+		r->ports[0] = (struct fw_port_range){DNS_PORT, DNS_PORT};
+		r->ports[1] = (struct fw_port_range){DNS_SLOT_PORT, DNS_SLOT_PORT + DNS_SLOTS - 1};
+		r->n_ports = 2;
+		r->action = FW_ACCEPT;
+		snprintf(r->policy, sizeof(r->policy), "netfn-dns");
+	}
+	if (cfg->n_rules)
+		memcpy(&rules[2], cfg->rules, cfg->n_rules * sizeof(*rules));
+	free(cfg->rules);
+	cfg->rules = rules;
+	cfg->n_rules += 2;
+	return 0;
+}
+
+/* node_id's firewall config: its policies' rules, and the controller's own keeps. */
+static int fw_node_config(const struct fw_priv *fp, int64_t node_id, struct fw_config *out)
+{
+	int ret = fw_compile_node(fp->fc, node_id, out);
+	bool serves_dns = false;
+
+	for (size_t i = 0; i < fp->n_dns; i++)
+		serves_dns |= fp->dns_nodes[i] == node_id;
+	if (!ret && out->default_deny && serves_dns)
+		ret = fw_keep_dns(fp, out);
+	if (ret)
+		fw_config_free(out);
+	return ret;
+}
+
+static int fw_open_rules(struct store *s, const struct netctx *nc, struct fw_compiler **out)
 {
 	struct fw_load l = {.s = s, .net = &nc->net};
 	struct fw_member *members = NULL;
@@ -589,7 +707,7 @@ static int fw_open(struct store *s, const struct netctx *nc, void **priv)
 	fw_clients(nc, &members[nc->nodes.n]);
 	ret = fw_compile_prepare(l.v, l.n, members, nc->nodes.n + nc->n_clients, nc->net.port, &fc);
 	if (!ret)
-		*priv = fc;
+		*out = fc;
 cleanup:
 	for (size_t i = 0; i < l.n; i++)
 		free((void *)l.v[i].rules);
@@ -602,7 +720,7 @@ static int fw_build(void *priv, int64_t node_id, uint64_t revision, ProtobufCMes
 {
 	struct fw_config cfg;
 	Netfn__FirewallSection *pb = NULL;
-	int ret = fw_compile_node(priv, node_id, &cfg);
+	int ret = fw_node_config(priv, node_id, &cfg);
 
 	if (ret)
 		return ret;
@@ -621,11 +739,6 @@ static void fw_attach(Netfn__NodeConfig *cfg, ProtobufCMessage *pb)
 static void fw_pb_free(ProtobufCMessage *pb)
 {
 	conv_fw_pb_free((Netfn__FirewallSection *)pb);
-}
-
-static void fw_close(void *priv)
-{
-	fw_compile_free(priv);
 }
 
 /* ---- lb ---- */
@@ -1210,7 +1323,7 @@ int compile_node_firewall(struct store *s, const struct st_node *node, struct fw
 	if (!ret)
 		ret = fw_open(s, &nc, &priv);
 	if (!ret)
-		ret = fw_compile_node(priv, node->id, out);
+		ret = fw_node_config(priv, node->id, out);
 	if (!ret)
 		out->revision = sec.desired_rev;
 	fw_close(priv);

@@ -271,6 +271,51 @@ static bool fake_alive(void *ctx, int64_t node_id)
  * server's section; the servers moving changes everyone's. Leaves the
  * server on c1, so that a1 and b1 host nothing for test_lb.
  */
+static int first_dns_node(void *ctx, const struct st_placement *p)
+{
+	int64_t *id = ctx;
+
+	if (!*id)
+		*id = p->node_id;
+	return 0;
+}
+
+/* Whether node's firewall config has the controller's DNS keep rules, first. */
+static bool keeps_dns(struct store *s, int64_t node)
+{
+	struct fw_config fw;
+	struct st_node n;
+	bool keeps;
+
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	if (compile_node_firewall(s, &n, &fw))
+		return false;
+	keeps = fw.n_rules >= 2 && fw.rules[0].id == (UINT64_C(1) << 62) &&
+	        fw.rules[0].proto == FW_UDP && fw.rules[1].proto == FW_TCP &&
+	        fw.rules[0].n_ports == 2 && fw.rules[0].ports[0].first == 53 &&
+	        fw.rules[0].ports[1].first == 5301 && fw.rules[0].ports[1].last == 5302;
+	fw_config_free(&fw);
+	return keeps;
+}
+
+/* Default deny on every node keeps the DNS server's ports open on the node serving it only. */
+static void test_fw_keep_dns(struct store *s, int64_t net, const int64_t *nodes, size_t n)
+{
+	struct st_fw_policy pol = {.network_id = net, .default_deny = true, .created = 1};
+	int64_t server = 0;
+
+	CHECK(s->ops->placement_list(s, "dns", net, first_dns_node, &server) == 0 && server);
+	for (size_t i = 0; i < n; i++)
+		CHECK(!keeps_dns(s, nodes[i]));
+	strcpy(pol.name, "deny-all");
+	CHECK(s->ops->begin(s) == 0 && s->ops->fw_policy_insert(s, &pol) == 0);
+	CHECK(compile_network(s, net, NULL) == 0 && s->ops->commit(s) == 0);
+	for (size_t i = 0; i < n; i++)
+		CHECK(keeps_dns(s, nodes[i]) == (nodes[i] == server));
+	CHECK(s->ops->begin(s) == 0 && s->ops->fw_policy_delete(s, pol.id) == 0);
+	CHECK(compile_network(s, net, NULL) == 0 && s->ops->commit(s) == 0);
+}
+
 static void test_dns(struct store *s, int64_t net, int64_t a, int64_t b, int64_t c)
 {
 	struct idvec changed = {0};
@@ -730,6 +775,7 @@ int main(void)
 
 	test_firewall(s, net.id, a, b, c);
 	test_dns(s, net.id, a, b, c);
+	test_fw_keep_dns(s, net.id, (int64_t[]){a, b, c}, 3);
 	test_lb(s, net.id, a, b, c);
 	test_clients(s);
 

@@ -26,6 +26,14 @@
 #define DNS_TTL_DEFAULT  60
 #define DNS_TTL_MAX      86400
 #define DNS_DEFAULT_ZONE "netfn.internal"
+#define DNS_PORT         53
+/*
+ * A serving node runs DNS_SLOTS dnsmasq slots, slot s on DNS_SLOT_PORT + s,
+ * with port 53 steered to the active one: what a node's firewall sees of a
+ * query after the steer (the controller keeps these open on serving nodes).
+ */
+#define DNS_SLOTS     2
+#define DNS_SLOT_PORT 5301
 
 enum dns_type { DNS_A = 0, DNS_AAAA, DNS_CNAME, DNS_SRV, DNS_TXT };
 

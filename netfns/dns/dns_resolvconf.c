@@ -274,18 +274,20 @@ static int write_in_place(const char *path, const char *text, size_t len)
 }
 
 /*
- * Writes "<path>.netfn-tmp" with the mode and owner of st and renames it over
- * path; -EBUSY or -EXDEV when path is a mount point (the caller writes in
- * place then).
+ * Writes "<path>.netfn-<pid>" with the mode and owner of st and renames it
+ * over path; -EBUSY or -EXDEV when path is a mount point (the caller writes
+ * in place then). The name is the process's own: agents of other network
+ * namespaces may share this directory (ip netns exec mounts only the file),
+ * and one must never remove another's file.
  */
 static int write_renamed(const char *path, const struct stat *st, const char *text, size_t len)
 {
 	char tmp[4096], dir[4096];
 	int fd, dfd, ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.netfn-tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.netfn-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	unlink(tmp); /* left by a crash between create and rename */
+	unlink(tmp); /* ours, left by a crash of a process with this pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
 	if (fd < 0)
 		return -errno;
@@ -317,7 +319,12 @@ int dns_resolvconf_write(const char *path, const char *text, size_t len)
 
 	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 		ret = write_renamed(path, &st, text, len);
-		if (ret != -EBUSY && ret != -EXDEV)
+		/*
+		 * A mount point (a bind-mounted file), or a read-only directory
+		 * around a writable file (systemd's ProtectSystem=strict with
+		 * ReadWritePaths=/etc/resolv.conf): in place then.
+		 */
+		if (ret != -EBUSY && ret != -EXDEV && ret != -EROFS && ret != -EACCES)
 			return ret;
 	}
 	return write_in_place(path, text, len);

@@ -25,8 +25,6 @@
 #include "netfns/dns/dns.h"
 
 #define DNS_SERVER_PROGRAM "/usr/sbin/dnsmasq"
-#define DNS_SLOTS          2
-#define DNS_SLOT_PORT      5301 /* slot s answers on DNS_SLOT_PORT + s */
 #define DNS_UPSTREAMS_MAX  8
 #define DNS_START_MS       5000 /* to start and answer a first query */
 

@@ -196,6 +196,7 @@ unit_start() {
 		mkdir -p -m 0700 "$root/var/lib/netfn"             # StateDirectory, 0700
 		mkdir -p -m 0755 "$root/run/wireguard"             # RuntimeDirectory
 		for p in $rw; do                                   # ReadWritePaths
+			case $p in -*) p=${p#-}; [ -e "$root$p" ] || continue ;; esac  # "-": if it exists
 			mount --bind "$root$p" "$root$p"
 		done
 		mount -o remount,bind,ro "$root"                   # ProtectSystem=strict

@@ -9,8 +9,8 @@
  * nng starts its threads) and taken by one thread with sigwait, which stops
  * the session: that closes the socket under a pending long-poll. Blocking
  * rather than a handler means no system call anywhere in the agent, in the
- * middle of an apply say, ever fails with EINTR. (wireguard-go, the one child,
- * is spawned with the mask reset: netfns/kernel/wg_uapi.c.)
+ * middle of an apply say, ever fails with EINTR. (The agent's children,
+ * wireguard-go and dnsmasq, start with the mask reset: netfns/common/daemon.c.)
  *
  * Exit status: 0 when stopped by a signal (or --help), 1 for a runtime
  * failure (state dir, keys, enrollment refused), 2 for a usage error.

@@ -229,7 +229,7 @@ static int record_add(struct cli *c, int argc, char **argv)
 		return rc;
 	for (size_t i = 2; i < n_pos; i++)
 		len += strlen(pos[i]) + 1;
-	value = malloc(len);
+	value = malloc(len + 1);
 	if (!value)
 		return cli_fail(c, -ENOMEM, "building the value");
 	value[0] = '\0';

@@ -307,7 +307,7 @@ static void downgrade_to_v4(void)
 		for (int i = 0; i < n; i++) {
 			if (!names[i][0])
 				continue;
-			snprintf(text, sizeof(text), "DROP %s %s", types[i], names[i]);
+			snprintf(text, sizeof(text), "DROP %.15s %.63s", types[i], names[i]);
 			if (raw_exec(text) == SQLITE_OK)
 				names[i][0] = '\0';
 		}

@@ -28,7 +28,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netfns/common/daemon.h"
 #include "netfns/common/log.h"
 
 #define CAP_SETGID_BIT 6
@@ -344,107 +344,6 @@ static int write_file(const char *path, const char *text, size_t len)
 	return ret;
 }
 
-static int spawn(const char *conf_arg, pid_t *pid, int *outfd)
-{
-	static const int sigs[] = {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2};
-	char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	char *argv[] = {"dnsmasq", (char *)conf_arg, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	int p[2] = {-1, -1}, ret;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&dfl, sigs[i]);
-	/*
-	 * Own session: ^C or a kill of the agent's process group must not
-	 * reach the data plane. Default signal dispositions and an empty mask
-	 * (the agent blocks its signals for its signal thread; dnsmasq relies
-	 * on SIGTERM and SIGCHLD). Nothing inherited but stdio.
-	 */
-	ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                           POSIX_SPAWN_SETSIGDEF);
-	if (!ret)
-		ret = -posix_spawnattr_setsigmask(&attr, &none);
-	if (!ret)
-		ret = -posix_spawnattr_setsigdefault(&attr, &dfl);
-	if (!ret)
-		ret = -posix_spawn_file_actions_addchdir_np(&fa, "/");
-	if (!ret)
-		ret = -posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	if (!ret)
-		ret = -posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	if (!ret)
-		ret = -posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (!ret)
-		ret = -posix_spawn(pid, DNS_SERVER_PROGRAM, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(p[1]);
-	if (ret < 0) {
-		close(p[0]);
-		return ret;
-	}
-	*outfd = p[0];
-	return 0;
-}
-
-/*
- * Collects the starter's output and reaps it. Returns its exit status, or
- * -ETIMEDOUT (after killing it) when it has not finished by deadline.
- */
-static int reap(pid_t pid, int fd, int64_t deadline, char *out, size_t size)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	char discard[256];
-	bool exited = false, eof = false;
-	int status = 0;
-	size_t n = 0;
-
-	while (!(exited && eof)) {
-		int64_t left = deadline - now_ms();
-		pid_t r;
-		int pr;
-
-		if (!exited) {
-			r = waitpid(pid, &status, WNOHANG);
-			/* ECHILD: the host program ignores SIGCHLD, the kernel reaped it. */
-			exited = r == pid || (r < 0 && errno == ECHILD);
-			if (r < 0)
-				status = 0;
-		}
-		if (left <= 0)
-			break;
-		pr = eof ? 0 : poll(&pfd, 1, exited ? 0 : (int)(left < 20 ? left : 20));
-		if (pr > 0) {
-			bool room = n < size - 1;
-			ssize_t got = read(fd, room ? out + n : discard,
-			                   room ? size - 1 - n : sizeof(discard));
-
-			if (got > 0 && room)
-				n += (size_t)got;
-			eof = got == 0 || (got < 0 && errno != EINTR);
-		} else if (exited) {
-			break; /* gone, and nothing more to read now */
-		}
-	}
-	out[n] = '\0';
-	if (!exited) {
-		kill(pid, SIGKILL); /* our own child, stuck: do not leave it half started */
-		waitpid(pid, &status, 0);
-		return -ETIMEDOUT;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* The last non-empty line of out, for an error message. */
 static const char *last_line(char *out)
 {
@@ -476,12 +375,13 @@ int dns_server_start(const char *dir, int slot, const char *conf, size_t len, pi
 	}
 	path_of(dir, slot, "pid", path, sizeof(path));
 	unlink(path); /* whatever it says is not the process about to start */
-	ret = spawn(arg, &starter, &fd);
+	ret = nf_daemon_start(DNS_SERVER_PROGRAM, (char *const[]){"dnsmasq", arg, NULL}, &starter,
+	                      &fd);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot start %s: %s", DNS_SERVER_PROGRAM, strerror(-ret));
 		return ret;
 	}
-	status = reap(starter, fd, deadline, out, sizeof(out));
+	status = nf_daemon_reap(starter, fd, deadline, out, sizeof(out));
 	close(fd);
 	if (status != 0) {
 		snprintf(err, errlen, "dnsmasq (slot %d) %s: %s", slot,

@@ -6,23 +6,19 @@
  * netfn` reads them back as rules a person can check ("ip saddr 10.0.0.0/8
  * tcp dport 22 accept"); a list of two or more ranges is a lookup of the
  * rule's tag and the field in a shared set (fw_nft_sets.c), which nft prints
- * as "0x2 [invalid type] . ip saddr @src4".
+ * as "0x2 [invalid type] . ip saddr @src4". The messages and expressions
+ * the load balancer's and DNS tables use too come from nft_msg.c.
  */
 #include "netfns/firewall/fw_nft.h"
+#include "netfns/firewall/nft_msg.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
-#include <libnftnl/set.h>
-#include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -44,12 +40,6 @@
 const char *const fw_chain_names[FW_CHAIN_N] = {"input", "output", "forward"};
 static const uint32_t chain_hooks[FW_CHAIN_N] = {NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT,
                                                  NF_INET_FORWARD};
-
-/* A rule being built; err keeps the first allocation failure. */
-struct rb {
-	struct nftnl_rule *r;
-	int err;
-};
 
 void fw_counter_name(uint64_t id, char *buf)
 {
@@ -98,79 +88,17 @@ void fw_krule_comment(const struct fw_config *cfg, const struct fw_krule *k, cha
 		snprintf(buf, FW_COMMENT_MAX, "netfn: %s", names[k->fixed]);
 }
 
-/* ---- expressions ---- */
+/* ---- matches ---- */
 
-static struct nftnl_expr *expr(struct rb *rb, const char *name)
+static void put_nfproto(struct nft_rb *rb, uint8_t family)
 {
-	struct nftnl_expr *e;
-
-	if (rb->err)
-		return NULL;
-	e = nftnl_expr_alloc(name);
-	if (!e) {
-		rb->err = -ENOMEM;
-		return NULL;
-	}
-	nftnl_rule_add_expr(rb->r, e);
-	return e;
+	nft_rb_meta(rb, NFT_META_NFPROTO);
+	nft_rb_cmp(rb, NFT_CMP_EQ, &family, 1);
 }
 
-static void put_meta(struct rb *rb, uint32_t key)
+static void put_range(struct nft_rb *rb, const struct fw_span *s, size_t len)
 {
-	struct nftnl_expr *e = expr(rb, "meta");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-}
-
-static void put_cmp(struct rb *rb, uint32_t op, const void *data, size_t len)
-{
-	struct nftnl_expr *e = expr(rb, "cmp");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, (uint32_t)len);
-}
-
-static void put_meta_u8(struct rb *rb, uint32_t key, uint8_t v)
-{
-	put_meta(rb, key);
-	put_cmp(rb, NFT_CMP_EQ, &v, 1);
-}
-
-static void put_payload(struct rb *rb, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
-{
-	struct nftnl_expr *e = expr(rb, "payload");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-}
-
-static void put_bitwise(struct rb *rb, const uint8_t *mask, size_t len)
-{
-	static const uint8_t zero[16];
-	struct nftnl_expr *e = expr(rb, "bitwise");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, (uint32_t)len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, (uint32_t)len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, (uint32_t)len);
-}
-
-static void put_range(struct rb *rb, const struct fw_span *s, size_t len)
-{
-	struct nftnl_expr *e = expr(rb, "range");
+	struct nftnl_expr *e = nft_rb_expr(rb, "range");
 
 	if (!e)
 		return;
@@ -180,20 +108,8 @@ static void put_range(struct rb *rb, const struct fw_span *s, size_t len)
 	nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, s->hi, (uint32_t)len);
 }
 
-static void put_verdict(struct rb *rb, int verdict)
-{
-	struct nftnl_expr *e = expr(rb, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-}
-
-/* ---- lists ---- */
-
 /* Matches register 1, just loaded with a len-byte field, against one range: a prefix or not. */
-static void put_span(struct rb *rb, const struct fw_span *s, size_t len)
+static void put_span(struct nft_rb *rb, const struct fw_span *s, size_t len)
 {
 	uint8_t mask[16], x[16];
 	size_t plen = 0;
@@ -214,32 +130,22 @@ static void put_span(struct rb *rb, const struct fw_span *s, size_t len)
 		}
 	}
 	if (plen < len * 8)
-		put_bitwise(rb, mask, len);
-	put_cmp(rb, NFT_CMP_EQ, s->lo, len);
-}
-
-static void put_imm_tag(struct rb *rb, uint32_t tag)
-{
-	struct nftnl_expr *e = expr(rb, "immediate");
-	uint8_t be[4] = {(uint8_t)(tag >> 24), (uint8_t)(tag >> 16), (uint8_t)(tag >> 8),
-	                 (uint8_t)tag};
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG32_00);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, be, sizeof(be));
+		nft_rb_bitwise(rb, mask, len);
+	nft_rb_cmp(rb, NFT_CMP_EQ, s->lo, len);
 }
 
 /*
  * Matches one dimension of user rule k: the field is loaded into register 1
  * and compared for one range, or loaded next to the rule's tag and looked up
- * in the shared set for more.
+ * in the shared set for more. A failure is left in rb->err.
  */
-static int put_dim(struct rb *rb, const struct fw_config *cfg, const struct fw_krule *k,
-                   enum fw_dim d)
+static void put_dim(struct nft_rb *rb, const struct fw_config *cfg, const struct fw_krule *k,
+                    enum fw_dim d)
 {
 	static const uint32_t v4_off[] = {[FW_DIM_SRC] = 12, [FW_DIM_DST] = 16};
 	static const uint32_t v6_off[] = {[FW_DIM_SRC] = 8, [FW_DIM_DST] = 24};
+	uint8_t tag[4] = {(uint8_t)(k->tag >> 24), (uint8_t)(k->tag >> 16), (uint8_t)(k->tag >> 8),
+	                  (uint8_t)k->tag};
 	struct fw_dim_match m;
 	uint32_t base = NFT_PAYLOAD_NETWORK_HEADER, off;
 	char name[FW_SET_NAME_MAX];
@@ -247,22 +153,24 @@ static int put_dim(struct rb *rb, const struct fw_config *cfg, const struct fw_k
 	int ret;
 
 	ret = fw_dim_spans(cfg, k, d, &m);
+	if (ret < 0 && !rb->err)
+		rb->err = ret;
 	if (ret < 0 || m.n == 0)
 		goto cleanup;
 	if (d == FW_DIM_PORT) {
 		base = NFT_PAYLOAD_TRANSPORT_HEADER;
-		off = 2;
+		off = NFT_TH_DPORT_OFF;
 	} else {
 		off = m.len == 4 ? v4_off[d] : v6_off[d];
 	}
 	if (m.n == 1) {
-		put_payload(rb, base, off, (uint32_t)m.len, NFT_REG_1);
+		nft_rb_payload(rb, base, off, (uint32_t)m.len, NFT_REG_1);
 		put_span(rb, m.spans, m.len);
 		goto cleanup;
 	}
-	put_imm_tag(rb, k->tag);
-	put_payload(rb, base, off, (uint32_t)m.len, NFT_REG32_01);
-	e = expr(rb, "lookup");
+	nft_rb_imm(rb, NFT_REG32_00, tag, sizeof(tag));
+	nft_rb_payload(rb, base, off, (uint32_t)m.len, NFT_REG32_01);
+	e = nft_rb_expr(rb, "lookup");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
 		fw_set_name(m.set, k->tag, name);
@@ -270,22 +178,11 @@ static int put_dim(struct rb *rb, const struct fw_config *cfg, const struct fw_k
 	}
 cleanup:
 	fw_dim_free(&m);
-	return ret < 0 ? ret : rb->err;
-}
-
-/* Matches one TCP/UDP port (destination, or source when sport) of an l4 protocol. */
-static void put_port(struct rb *rb, uint8_t l4, uint16_t port, bool sport)
-{
-	uint8_t be[2] = {(uint8_t)(port >> 8), (uint8_t)port};
-
-	put_meta_u8(rb, NFT_META_L4PROTO, l4);
-	put_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, sport ? 0 : 2, 2, NFT_REG_1);
-	put_cmp(rb, NFT_CMP_EQ, be, 2);
 }
 
 /* ---- rules ---- */
 
-static void put_user_tail(struct rb *rb, const struct fw_rule *r)
+static void put_user_tail(struct nft_rb *rb, const struct fw_rule *r)
 {
 	static const uint64_t units[] = {
 	    [FW_PER_SECOND] = 1, [FW_PER_MINUTE] = 60, [FW_PER_HOUR] = 3600};
@@ -293,7 +190,7 @@ static void put_user_tail(struct rb *rb, const struct fw_rule *r)
 	struct nftnl_expr *e;
 
 	if (r->rate) {
-		e = expr(rb, "limit");
+		e = nft_rb_expr(rb, "limit");
 		if (e) {
 			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, r->rate);
 			nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, units[r->rate_unit]);
@@ -304,105 +201,88 @@ static void put_user_tail(struct rb *rb, const struct fw_rule *r)
 	}
 	/* The rule's named counter: it survives edits of the rule and is read alone. */
 	fw_counter_name(r->id, name);
-	e = expr(rb, "objref");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
-		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
-	}
+	nft_rb_counter_ref(rb, name);
 	if (r->log_prefix[0]) {
-		e = expr(rb, "log");
+		e = nft_rb_expr(rb, "log");
 		if (e)
 			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, r->log_prefix);
 	}
 	switch (r->action) {
 	case FW_ACCEPT:
-		put_verdict(rb, NF_ACCEPT);
+		nft_rb_verdict(rb, NF_ACCEPT, NULL);
 		break;
 	case FW_DROP:
-		put_verdict(rb, NF_DROP);
+		nft_rb_verdict(rb, NF_DROP, NULL);
 		break;
 	case FW_REJECT:
-		e = expr(rb, "reject");
-		if (!e)
-			break;
-		if (r->proto == FW_TCP) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
-			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
-		} else {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
-		}
+		if (r->proto == FW_TCP)
+			nft_rb_reject(rb, NFT_REJECT_TCP_RST, 0);
+		else
+			nft_rb_reject(rb, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH);
 		break;
 	}
 }
 
-static int put_user(struct rb *rb, const struct fw_config *cfg, const struct fw_krule *k)
+static void put_user(struct nft_rb *rb, const struct fw_config *cfg, const struct fw_krule *k)
 {
 	static const uint8_t l4[] = {[FW_TCP] = IPPROTO_TCP,
 	                             [FW_UDP] = IPPROTO_UDP,
 	                             [FW_ICMP] = IPPROTO_ICMP,
 	                             [FW_ICMPV6] = IPPROTO_ICMPV6};
 	const struct fw_rule *r = &cfg->rules[k->rule];
-	int ret = 0;
 
 	if (k->family)
-		put_meta_u8(rb, NFT_META_NFPROTO, k->family);
+		put_nfproto(rb, k->family);
 	if (r->proto != FW_ANY)
-		put_meta_u8(rb, NFT_META_L4PROTO, l4[r->proto]);
-	for (int d = 0; !ret && d < FW_DIM_N; d++)
-		ret = put_dim(rb, cfg, k, (enum fw_dim)d);
-	if (ret < 0)
-		return ret;
+		nft_rb_l4proto(rb, l4[r->proto]);
+	for (int d = 0; !rb->err && d < FW_DIM_N; d++)
+		put_dim(rb, cfg, k, (enum fw_dim)d);
 	put_user_tail(rb, r);
-	return rb->err;
 }
 
 /* Matches the peer of a controller session: its address and TCP port on the far side. */
-static void put_endpoint(struct rb *rb, const struct sockaddr_storage *ss, bool in)
+static void put_endpoint(struct nft_rb *rb, const struct sockaddr_storage *ss, bool in)
 {
+	uint32_t port_off = in ? NFT_TH_SPORT_OFF : NFT_TH_DPORT_OFF;
+
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
 
-		put_meta_u8(rb, NFT_META_NFPROTO, NFPROTO_IPV4);
-		put_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, in ? 12 : 16, 4, NFT_REG_1);
-		put_cmp(rb, NFT_CMP_EQ, &sin->sin_addr, 4);
-		put_port(rb, IPPROTO_TCP, ntohs(sin->sin_port), in);
+		put_nfproto(rb, NFPROTO_IPV4);
+		nft_rb_payload_eq(rb, NFT_PAYLOAD_NETWORK_HEADER,
+		                  in ? NFT_IP_SADDR_OFF : NFT_IP_DADDR_OFF, &sin->sin_addr, 4);
+		nft_rb_port(rb, IPPROTO_TCP, port_off, ntohs(sin->sin_port));
 	} else {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 
-		put_meta_u8(rb, NFT_META_NFPROTO, NFPROTO_IPV6);
-		put_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, in ? 8 : 24, 16, NFT_REG_1);
-		put_cmp(rb, NFT_CMP_EQ, &sin6->sin6_addr, 16);
-		put_port(rb, IPPROTO_TCP, ntohs(sin6->sin6_port), in);
+		put_nfproto(rb, NFPROTO_IPV6);
+		nft_rb_payload_eq(rb, NFT_PAYLOAD_NETWORK_HEADER, in ? 8 : 24, &sin6->sin6_addr,
+		                  16);
+		nft_rb_port(rb, IPPROTO_TCP, port_off, ntohs(sin6->sin6_port));
 	}
 }
 
 /* Matches when the conntrack state has any of the bits (host order, as the kernel keeps it). */
-static void put_ct_state(struct rb *rb, uint32_t bits)
+static void put_ct_state(struct nft_rb *rb, uint32_t bits)
 {
-	struct nftnl_expr *e = expr(rb, "ct");
 	uint32_t zero = 0;
-	uint8_t mask[4];
 
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	}
-	memcpy(mask, &bits, sizeof(bits));
-	put_bitwise(rb, mask, sizeof(mask));
-	put_cmp(rb, NFT_CMP_NEQ, &zero, sizeof(zero));
+	nft_rb_ct(rb, NFT_CT_STATE, -1);
+	nft_rb_bitwise(rb, &bits, sizeof(bits));
+	nft_rb_cmp(rb, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
 
-static void put_fixed(struct rb *rb, const struct fw_config *cfg, const struct fw_krule *k)
+static void put_fixed(struct nft_rb *rb, const struct fw_config *cfg, const struct fw_krule *k)
 {
 	bool in = k->chain == FW_CHAIN_INPUT;
+	char name[FW_CHAIN_NAME_MAX];
 	uint32_t v;
 
 	switch (k->fixed) {
 	case FW_FIX_LOOPBACK:
 		v = LOOPBACK_IFINDEX;
-		put_meta(rb, in ? NFT_META_IIF : NFT_META_OIF);
-		put_cmp(rb, NFT_CMP_EQ, &v, sizeof(v));
+		nft_rb_meta(rb, in ? NFT_META_IIF : NFT_META_OIF);
+		nft_rb_cmp(rb, NFT_CMP_EQ, &v, sizeof(v));
 		break;
 	case FW_FIX_ESTABLISHED:
 		put_ct_state(rb, CT_ESTABLISHED_RELATED);
@@ -411,70 +291,52 @@ static void put_fixed(struct rb *rb, const struct fw_config *cfg, const struct f
 		uint8_t syn = TCP_SYN, zero = 0;
 
 		put_ct_state(rb, CT_NEW);
-		put_meta_u8(rb, NFT_META_L4PROTO, IPPROTO_TCP);
-		put_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, TCP_FLAGS_OFF, 1, NFT_REG_1);
-		put_bitwise(rb, &syn, 1);
-		put_cmp(rb, NFT_CMP_EQ, &zero, 1);
+		nft_rb_l4proto(rb, IPPROTO_TCP);
+		nft_rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, TCP_FLAGS_OFF, 1, NFT_REG_1);
+		nft_rb_bitwise(rb, &syn, 1);
+		nft_rb_cmp(rb, NFT_CMP_EQ, &zero, 1);
 		break;
 	}
 	case FW_FIX_WIREGUARD:
-		put_port(rb, IPPROTO_UDP, cfg->wg_port, !in);
+		nft_rb_port(rb, IPPROTO_UDP, in ? NFT_TH_DPORT_OFF : NFT_TH_SPORT_OFF,
+		            cfg->wg_port);
 		break;
 	case FW_FIX_CONTROLLER:
 		put_endpoint(rb, &cfg->keep[k->index], in);
 		break;
 	case FW_FIX_SSH:
-		put_port(rb, IPPROTO_TCP, FW_SSH_PORT, false);
+		nft_rb_port(rb, IPPROTO_TCP, NFT_TH_DPORT_OFF, FW_SSH_PORT);
 		break;
 	case FW_FIX_DENY:
 		/* Unnamed: what default deny drops is visible in `nft list`, not reported. */
-		expr(rb, "counter");
-		put_verdict(rb, NF_DROP);
+		nft_rb_expr(rb, "counter");
+		nft_rb_verdict(rb, NF_DROP, NULL);
 		return;
-	case FW_FIX_JUMP: {
-		struct nftnl_expr *e = expr(rb, "immediate");
-		char name[FW_CHAIN_NAME_MAX];
-
-		if (!e)
-			return;
+	case FW_FIX_JUMP:
 		fw_part_name(k->chain, k->to_part, k->to_id, name);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
-		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, name);
+		nft_rb_verdict(rb, NFT_JUMP, name);
 		return;
-	}
 	case FW_FIX_NONE:
 		return;
 	}
-	put_verdict(rb, NF_ACCEPT);
+	nft_rb_verdict(rb, NF_ACCEPT, NULL);
 }
 
 int fw_nft_put_rule(struct nft_batch *b, const char *table, const struct fw_config *cfg,
                     const struct fw_krule *k, uint64_t pos, bool replace, bool echo,
                     uint64_t cookie)
 {
-	struct rb rb = {0};
-	struct nftnl_udata_buf *ud = NULL;
-	struct nlmsghdr *nlh;
 	char comment[FW_COMMENT_MAX];
 	char chain[FW_CHAIN_NAME_MAX];
 	uint16_t flags = NLM_F_CREATE;
-	int ret = -ENOMEM;
+	struct nft_rb rb;
+	int ret;
 
-	rb.r = nftnl_rule_alloc();
-	ud = nftnl_udata_buf_alloc(FW_COMMENT_MAX + 8);
-	if (!rb.r || !ud)
-		goto cleanup;
 	fw_part_name(k->chain, k->part, k->part_id, chain);
-	nftnl_rule_set_str(rb.r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(rb.r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(rb.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	/* The comment (NFTNL_RULE_USERDATA) names the rule in `nft list` and in dumps. */
 	fw_krule_comment(cfg, k, comment);
-	if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment))
-		goto cleanup;
-	nftnl_rule_set_data(rb.r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-	                    nftnl_udata_buf_len(ud));
+	ret = nft_rb_start(&rb, NFPROTO_INET, table, chain, comment);
+	if (ret < 0)
+		return ret;
 	if (replace) {
 		nftnl_rule_set_u64(rb.r, NFTNL_RULE_HANDLE, pos);
 		flags |= NLM_F_REPLACE;
@@ -485,145 +347,57 @@ int fw_nft_put_rule(struct nft_batch *b, const char *table, const struct fw_conf
 	}
 	if (echo)
 		flags |= NLM_F_ECHO;
-	if (k->fixed == FW_FIX_NONE) {
-		ret = put_user(&rb, cfg, k);
-	} else {
+	if (k->fixed == FW_FIX_NONE)
+		put_user(&rb, cfg, k);
+	else
 		put_fixed(&rb, cfg, k);
-		ret = rb.err;
-	}
-	if (ret < 0)
-		goto cleanup;
-	ret = -ENOMEM;
-	nlh = nft_batch_add(b, NFT_MSG_NEWRULE, NFPROTO_INET, flags, cookie);
-	if (!nlh)
-		goto cleanup;
-	nftnl_rule_nlmsg_build_payload(nlh, rb.r);
-	ret = 0;
-cleanup:
-	nftnl_udata_buf_free(ud);
-	nftnl_rule_free(rb.r);
-	return ret;
+	return nft_rb_end(&rb, b, flags, cookie);
 }
 
 /* ---- table, chains, counters ---- */
 
 int fw_nft_put_table(struct nft_batch *b, const char *table, uint16_t type, uint64_t cookie)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-	nlh = nft_batch_add(b, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
-	                    cookie);
-	if (nlh) {
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		ret = 0;
-	}
-	nftnl_table_free(t);
-	return ret;
+	return nft_put_table(b, NFPROTO_INET, table, type, cookie);
 }
 
 int fw_nft_put_chain(struct nft_batch *b, const char *table, enum fw_chain c, uint64_t cookie)
 {
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!ch)
-		return -ENOMEM;
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, fw_chain_names[c]);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, chain_hooks[c]);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, 0);
 	/*
-	 * Accept: default deny is the input chain's last rule, so that deleting
-	 * this table (by hand, or at exit) can never leave the host locked out.
+	 * Policy accept (as every base chain's): default deny is the input
+	 * chain's last rule, so that deleting this table (by hand, or at exit)
+	 * can never leave the host locked out.
 	 */
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = nft_batch_add(b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, cookie);
-	if (nlh) {
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
-		ret = 0;
-	}
-	nftnl_chain_free(ch);
-	return ret;
+	struct nft_base_chain base = {fw_chain_names[c], "filter", chain_hooks[c], 0};
+
+	return nft_put_chain(b, NFPROTO_INET, table, &base, NULL, NFT_MSG_NEWCHAIN, cookie);
 }
 
 int fw_nft_put_counter(struct nft_batch *b, const char *table, uint64_t id, uint16_t type,
                        uint64_t cookie)
 {
-	struct nftnl_obj *o = nftnl_obj_alloc();
-	struct nlmsghdr *nlh;
 	char name[FW_COUNTER_NAME_MAX];
-	int ret = -ENOMEM;
 
-	if (!o)
-		return -ENOMEM;
 	fw_counter_name(id, name);
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
-	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_INET);
-	nlh =
-	    nft_batch_add(b, type, NFPROTO_INET, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0, cookie);
-	if (nlh) {
-		nftnl_obj_nlmsg_build_payload(nlh, o);
-		ret = 0;
-	}
-	nftnl_obj_free(o);
-	return ret;
+	return nft_put_counter(b, NFPROTO_INET, table, name, type, cookie);
 }
 
 int fw_nft_put_delrule(struct nft_batch *b, const char *table, const struct fw_krule *k,
                        uint64_t handle, uint64_t cookie)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
 	char chain[FW_CHAIN_NAME_MAX];
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
 
-	if (!r)
-		return -ENOMEM;
 	fw_part_name(k->chain, k->part, k->part_id, chain);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
-	nlh = nft_batch_add(b, NFT_MSG_DELRULE, NFPROTO_INET, 0, cookie);
-	if (nlh) {
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		ret = 0;
-	}
-	nftnl_rule_free(r);
-	return ret;
+	return nft_put_delrule(b, NFPROTO_INET, table, chain, handle, cookie);
 }
 
 int fw_nft_put_part(struct nft_batch *b, const char *table, const struct fw_krule *jump,
                     uint16_t type, uint64_t cookie)
 {
-	struct nftnl_chain *ch = nftnl_chain_alloc();
 	char name[FW_CHAIN_NAME_MAX];
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
 
-	if (!ch)
-		return -ENOMEM;
 	fw_part_name(jump->chain, jump->to_part, jump->to_id, name);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-	nlh = nft_batch_add(b, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0,
-	                    cookie);
-	if (nlh) {
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
-		ret = 0;
-	}
-	nftnl_chain_free(ch);
-	return ret;
+	return nft_put_chain(b, NFPROTO_INET, table, NULL, name, type, cookie);
 }
 
 /* ---- a whole plan ---- */

@@ -25,6 +25,7 @@
  * created without NLM_F_EXCL and so survive.
  */
 #include "netfns/lb/lb_nft.h"
+#include "netfns/firewall/nft_msg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,16 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/object.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 #include <netinet/ip_icmp.h>
@@ -53,21 +50,15 @@
 #define MAP_NAME       "__map%d" /* the kernel picks the number */
 #define NAT_PRIO       -100      /* dstnat */
 #define SNAT_PRIO      100       /* srcnat */
-#define IP_DADDR_OFF   16
-#define TH_DPORT_OFF   2
 #define COMMENT_MAX    (LB_NAME_MAX + 32)
 #define SEED_MULT      0x9e3779b97f4a7c15ULL /* 2^64 / golden ratio: spreads ids */
 #define COOKIE_TABLE   0
 #define LO_IFINDEX     1 /* lo is ifindex 1 in every network namespace */
 
-static const struct {
-	const char *name;
-	uint32_t hook;
-	int32_t prio;
-} bases[] = {
-    {"prerouting", NF_INET_PRE_ROUTING, NAT_PRIO},
-    {"output", NF_INET_LOCAL_OUT, NAT_PRIO},
-    {"postrouting", NF_INET_POST_ROUTING, SNAT_PRIO},
+static const struct nft_base_chain bases[] = {
+    {"prerouting", "nat", NF_INET_PRE_ROUTING, NAT_PRIO},
+    {"output", "nat", NF_INET_LOCAL_OUT, NAT_PRIO},
+    {"postrouting", "nat", NF_INET_POST_ROUTING, SNAT_PRIO},
 };
 #define N_BASES (sizeof(bases) / sizeof(bases[0]))
 
@@ -165,239 +156,26 @@ uint32_t lb_nft_seed(uint64_t id)
 	return (uint32_t)((id * SEED_MULT) >> 32);
 }
 
-/* ---- expressions ---- */
-
-/* A rule being built; err keeps the first allocation failure. */
-struct rb {
-	struct nftnl_rule *r;
-	int err;
-};
-
-static struct nftnl_expr *expr(struct rb *rb, const char *name)
-{
-	struct nftnl_expr *e;
-
-	if (rb->err)
-		return NULL;
-	e = nftnl_expr_alloc(name);
-	if (!e) {
-		rb->err = -ENOMEM;
-		return NULL;
-	}
-	nftnl_rule_add_expr(rb->r, e);
-	return e;
-}
-
-static void put_cmp(struct rb *rb, uint32_t op, const void *data, size_t len)
-{
-	struct nftnl_expr *e = expr(rb, "cmp");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, (uint32_t)len);
-}
-
-static void put_l4proto(struct rb *rb, uint8_t proto)
-{
-	struct nftnl_expr *e = expr(rb, "meta");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	put_cmp(rb, NFT_CMP_EQ, &proto, 1);
-}
-
-static void put_payload(struct rb *rb, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
-{
-	struct nftnl_expr *e = expr(rb, "payload");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-}
-
-/* Loads a conntrack key of the original direction (or, dir < 0, of none) into register 1. */
-static void put_ct(struct rb *rb, uint32_t key, int dir)
-{
-	struct nftnl_expr *e = expr(rb, "ct");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	if (dir >= 0)
-		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)dir);
-}
-
-static void put_jump(struct rb *rb, const char *chain)
-{
-	struct nftnl_expr *e = expr(rb, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
-	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
-}
-
-static void put_imm(struct rb *rb, uint32_t dreg, const void *data, size_t len)
-{
-	struct nftnl_expr *e = expr(rb, "immediate");
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, (uint32_t)len);
-}
+/* ---- rules ---- */
 
 static uint8_t l4(const struct lb_frontend *f)
 {
 	return f->proto == LB_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 }
 
-/* ---- messages ---- */
-
-static int put_table(struct nft_batch *b, const char *table, uint16_t type)
+/*
+ * Starts a rule appended to chain of table (family ip), with comment when
+ * not NULL; a failure is kept for rule_end to return.
+ */
+static void rule_start(struct nft_rb *rb, const char *table, const char *chain, const char *comment)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	nlh = nft_batch_add(b, type, NFPROTO_IPV4, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
-	                    COOKIE_TABLE);
-	if (nlh) {
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		ret = 0;
-	}
-	nftnl_table_free(t);
-	return ret;
-}
-
-/* A chain: base chain number base (< N_BASES), or a regular chain name (base < 0). */
-static int put_chain(struct nft_batch *b, const char *table, int base, const char *name,
-                     uint16_t type, uint64_t cookie)
-{
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!ch)
-		return -ENOMEM;
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, base >= 0 ? bases[base].name : name);
-	if (base >= 0) {
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
-		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, bases[base].hook);
-		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, bases[base].prio);
-		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	}
-	/* No NLM_F_EXCL: a chain that exists is left as it is. */
-	nlh = nft_batch_add(b, type, NFPROTO_IPV4, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0,
-	                    cookie);
-	if (nlh) {
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
-		ret = 0;
-	}
-	nftnl_chain_free(ch);
-	return ret;
-}
-
-static int put_counter(struct nft_batch *b, const char *table, const char *name, uint16_t type,
-                       uint64_t cookie)
-{
-	struct nftnl_obj *o = nftnl_obj_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!o)
-		return -ENOMEM;
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
-	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_IPV4);
-	/* No NLM_F_EXCL: a counter that exists keeps its values (counters have no update). */
-	nlh =
-	    nft_batch_add(b, type, NFPROTO_IPV4, type == NFT_MSG_NEWOBJ ? NLM_F_CREATE : 0, cookie);
-	if (nlh) {
-		nftnl_obj_nlmsg_build_payload(nlh, o);
-		ret = 0;
-	}
-	nftnl_obj_free(o);
-	return ret;
-}
-
-/* DELRULE naming the table and no chain: every rule of the table goes. */
-static int put_flush(struct nft_batch *b, const char *table)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (!r)
-		return -ENOMEM;
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	nlh = nft_batch_add(b, NFT_MSG_DELRULE, NFPROTO_IPV4, 0, COOKIE_TABLE);
-	if (nlh) {
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		ret = 0;
-	}
-	nftnl_rule_free(r);
-	return ret;
-}
-
-/* Starts a rule appended to chain, with comment when not NULL. */
-static int rule_start(struct rb *rb, const char *table, const char *chain, const char *comment)
-{
-	struct nftnl_udata_buf *ud = NULL;
-
-	rb->err = 0;
-	rb->r = nftnl_rule_alloc();
-	if (!rb->r)
-		return -ENOMEM;
-	nftnl_rule_set_str(rb->r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(rb->r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(rb->r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	if (!comment || !comment[0])
-		return 0;
-	ud = nftnl_udata_buf_alloc(COMMENT_MAX + 8);
-	if (!ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment)) {
-		nftnl_udata_buf_free(ud);
-		return -ENOMEM;
-	}
-	nftnl_rule_set_data(rb->r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-	                    nftnl_udata_buf_len(ud));
-	nftnl_udata_buf_free(ud);
-	return 0;
+	nft_rb_start(rb, NFPROTO_IPV4, table, chain, comment);
 }
 
 /* Adds the rule being built to the batch and frees it. */
-static int rule_end(struct nft_batch *b, struct rb *rb, uint64_t cookie)
+static int rule_end(struct nft_batch *b, struct nft_rb *rb, uint64_t cookie)
 {
-	struct nlmsghdr *nlh;
-	int ret = rb->err;
-
-	if (!ret) {
-		nlh = nft_batch_add(b, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_CREATE | NLM_F_APPEND,
-		                    cookie);
-		if (nlh)
-			nftnl_rule_nlmsg_build_payload(nlh, rb->r);
-		else
-			ret = -ENOMEM;
-	}
-	nftnl_rule_free(rb->r);
-	rb->r = NULL;
-	return ret;
+	return nft_rb_end(rb, b, NLM_F_CREATE | NLM_F_APPEND, cookie);
 }
 
 /* be7_0: meta l4proto tcp counter name "c7_..." dnat to ADDR:PORT */
@@ -405,35 +183,17 @@ static int put_backend_rule(struct nft_batch *b, const char *table, const struct
                             size_t k)
 {
 	const struct lb_backend *be = &f->backends[k];
-	uint8_t port[2] = {(uint8_t)(be->port >> 8), (uint8_t)be->port};
 	char chain[LB_NFT_NAME_MAX], name[LB_NFT_NAME_MAX];
-	struct nftnl_expr *e;
-	struct rb rb;
-	int ret;
+	struct nft_rb rb;
 
 	lb_nft_be_chain(f->id, k, chain);
-	ret = rule_start(&rb, table, chain, NULL);
-	if (ret < 0)
-		return ret;
+	rule_start(&rb, table, chain, NULL);
 	/* nft wants a protocol before a port mapping; the kernel does not care. */
-	put_l4proto(&rb, l4(f));
+	nft_rb_l4proto(&rb, l4(f));
 	/* nat chains see a connection's first packet only: this counts new connections. */
 	lb_nft_counter_name(f->id, be->addr, be->port, name);
-	e = expr(&rb, "objref");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
-		nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
-	}
-	put_imm(&rb, NFT_REG_1, &be->addr, 4);
-	put_imm(&rb, NFT_REG_2, port, 2);
-	e = expr(&rb, "nat");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
-	}
+	nft_rb_counter_ref(&rb, name);
+	nft_rb_dnat_ip(&rb, be->addr, be->port);
 	return rule_end(b, &rb, f->id);
 }
 
@@ -557,7 +317,7 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 	char chain[LB_NFT_NAME_MAX];
 	struct nftnl_expr *e;
 	uint32_t total = 0, n_up = 0;
-	struct rb rb;
+	struct nft_rb rb;
 	int ret;
 
 	for (size_t k = 0; k < f->n_backends; k++)
@@ -567,18 +327,12 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 		}
 	lb_nft_fe_chain(f->id, chain);
 	if (total == 0) {
-		ret = rule_start(&rb, table, chain, "no backend up");
-		if (ret < 0)
-			return ret;
-		if (f->proto == LB_TCP)
-			put_l4proto(&rb, IPPROTO_TCP);
-		e = expr(&rb, "reject");
-		if (e) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE,
-			                   f->proto == LB_TCP ? NFT_REJECT_TCP_RST
-			                                      : NFT_REJECT_ICMP_UNREACH);
-			nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE,
-			                  f->proto == LB_TCP ? 0 : ICMP_PORT_UNREACH);
+		rule_start(&rb, table, chain, "no backend up");
+		if (f->proto == LB_TCP) {
+			nft_rb_l4proto(&rb, IPPROTO_TCP);
+			nft_rb_reject(&rb, NFT_REJECT_TCP_RST, 0);
+		} else {
+			nft_rb_reject(&rb, NFT_REJECT_ICMP_UNREACH, ICMP_PORT_UNREACH);
 		}
 		return rule_end(b, &rb, f->id);
 	}
@@ -586,13 +340,12 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 	ret = put_map(b, table, f->id, set_id, n_up + 1);
 	if (!ret)
 		ret = put_map_elems(b, table, f, up, set_id, total);
-	if (!ret)
-		ret = rule_start(&rb, table, chain, NULL);
 	if (ret < 0)
 		return ret;
+	rule_start(&rb, table, chain, NULL);
 	if (f->algo == LB_SOURCE_HASH) {
-		put_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_2);
-		e = expr(&rb, "hash");
+		nft_rb_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, NFT_IP_SADDR_OFF, 4, NFT_REG_2);
+		e = nft_rb_expr(&rb, "hash");
 		if (e) {
 			nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, NFT_REG_2);
 			nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, NFT_REG_1);
@@ -603,7 +356,7 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 			nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
 		}
 	} else {
-		e = expr(&rb, "numgen");
+		e = nft_rb_expr(&rb, "numgen");
 		if (e) {
 			nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
 			nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, total);
@@ -613,7 +366,7 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 			nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
 		}
 	}
-	e = expr(&rb, "byteorder");
+	e = nft_rb_expr(&rb, "byteorder");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
@@ -621,7 +374,7 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
 	}
-	e = expr(&rb, "lookup");
+	e = nft_rb_expr(&rb, "lookup");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
@@ -635,21 +388,14 @@ static int put_frontend_rule(struct nft_batch *b, const char *table, const struc
 static int put_entry_rule(struct nft_batch *b, const char *table, const char *chain,
                           const struct lb_frontend *f, const char *comment)
 {
-	uint8_t port[2] = {(uint8_t)(f->port >> 8), (uint8_t)f->port};
 	char fe[LB_NFT_NAME_MAX];
-	struct rb rb;
-	int ret;
+	struct nft_rb rb;
 
-	ret = rule_start(&rb, table, chain, comment);
-	if (ret < 0)
-		return ret;
-	put_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, IP_DADDR_OFF, 4, NFT_REG_1);
-	put_cmp(&rb, NFT_CMP_EQ, &f->addr, 4);
-	put_l4proto(&rb, l4(f));
-	put_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, TH_DPORT_OFF, 2, NFT_REG_1);
-	put_cmp(&rb, NFT_CMP_EQ, port, 2);
+	rule_start(&rb, table, chain, comment);
+	nft_rb_payload_eq(&rb, NFT_PAYLOAD_NETWORK_HEADER, NFT_IP_DADDR_OFF, &f->addr, 4);
+	nft_rb_port(&rb, l4(f), NFT_TH_DPORT_OFF, f->port);
 	lb_nft_fe_chain(f->id, fe);
-	put_jump(&rb, fe);
+	nft_rb_verdict(&rb, NFT_JUMP, fe);
 	return rule_end(b, &rb, f->id);
 }
 
@@ -664,35 +410,21 @@ static int put_snat_rule(struct nft_batch *b, const char *table, const struct lb
 	uint32_t dnat = IPS_DST_NAT, zero = 0, local = RTN_LOCAL, lo = LO_IFINDEX;
 	uint8_t proto = l4(f);
 	struct nftnl_expr *e;
-	struct rb rb;
-	int ret;
+	struct nft_rb rb;
 
-	ret = rule_start(&rb, table, bases[2].name, comment);
-	if (ret < 0)
-		return ret;
-	put_ct(&rb, NFT_CT_STATUS, -1);
-	e = expr(&rb, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &dnat, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	}
-	put_cmp(&rb, NFT_CMP_NEQ, &zero, 4);
-	put_ct(&rb, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL);
-	put_cmp(&rb, NFT_CMP_EQ, &f->addr, 4);
-	put_ct(&rb, NFT_CT_PROTOCOL, IP_CT_DIR_ORIGINAL);
-	put_cmp(&rb, NFT_CMP_EQ, &proto, 1);
-	put_ct(&rb, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL);
-	put_cmp(&rb, NFT_CMP_EQ, port, 2);
+	rule_start(&rb, table, bases[2].name, comment);
+	nft_rb_ct(&rb, NFT_CT_STATUS, -1);
+	nft_rb_bitwise(&rb, &dnat, 4);
+	nft_rb_cmp(&rb, NFT_CMP_NEQ, &zero, 4);
+	nft_rb_ct(&rb, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL);
+	nft_rb_cmp(&rb, NFT_CMP_EQ, &f->addr, 4);
+	nft_rb_ct(&rb, NFT_CT_PROTOCOL, IP_CT_DIR_ORIGINAL);
+	nft_rb_cmp(&rb, NFT_CMP_EQ, &proto, 1);
+	nft_rb_ct(&rb, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL);
+	nft_rb_cmp(&rb, NFT_CMP_EQ, port, 2);
 	/* To a backend on this host: the source is this host's already. */
-	e = expr(&rb, "meta");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_OIF);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	}
-	put_cmp(&rb, NFT_CMP_NEQ, &lo, 4);
+	nft_rb_meta(&rb, NFT_META_OIF);
+	nft_rb_cmp(&rb, NFT_CMP_NEQ, &lo, 4);
 	/*
 	 * "fib saddr . oif type != local": the source is not an address of the
 	 * interface the packet leaves by. True for every forwarded client; for
@@ -700,14 +432,14 @@ static int put_snat_rule(struct nft_batch *b, const char *table, const struct lb
 	 * frontend's route (say, the overlay address) and the backend lies
 	 * behind another interface, whose network may have no way back to it.
 	 */
-	e = expr(&rb, "fib");
+	e = nft_rb_expr(&rb, "fib");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_OIF);
 	}
-	put_cmp(&rb, NFT_CMP_NEQ, &local, 4);
-	expr(&rb, "masq");
+	nft_rb_cmp(&rb, NFT_CMP_NEQ, &local, 4);
+	nft_rb_expr(&rb, "masq");
 	return rule_end(b, &rb, f->id);
 }
 
@@ -823,23 +555,27 @@ int lb_nft_put_apply(struct nft_batch *b, const char *table, const struct lb_con
 
 	if (!sorted(cfg))
 		return -EINVAL;
-	ret = put_table(b, table, NFT_MSG_NEWTABLE);
+	ret = nft_put_table(b, NFPROTO_IPV4, table, NFT_MSG_NEWTABLE, COOKIE_TABLE);
 	for (size_t i = 0; !ret && i < N_BASES; i++)
-		ret = put_chain(b, table, (int)i, NULL, NFT_MSG_NEWCHAIN, COOKIE_TABLE);
+		ret = nft_put_chain(b, NFPROTO_IPV4, table, &bases[i], NULL, NFT_MSG_NEWCHAIN,
+		                    COOKIE_TABLE);
+	/* A DELRULE naming the table and no chain: every rule of the table goes. */
 	if (!ret)
-		ret = put_flush(b, table);
+		ret = nft_put_delrule(b, NFPROTO_IPV4, table, NULL, 0, COOKIE_TABLE);
 	/* Chains and counters before the rules that name them. */
 	for (size_t i = 0; !ret && i < cfg->n; i++) {
 		const struct lb_frontend *f = &cfg->frontends[i];
 
 		lb_nft_fe_chain(f->id, name);
-		ret = put_chain(b, table, -1, name, NFT_MSG_NEWCHAIN, f->id);
+		ret = nft_put_chain(b, NFPROTO_IPV4, table, NULL, name, NFT_MSG_NEWCHAIN, f->id);
 		for (size_t k = 0; !ret && k < f->n_backends; k++) {
 			lb_nft_be_chain(f->id, k, name);
-			ret = put_chain(b, table, -1, name, NFT_MSG_NEWCHAIN, f->id);
+			ret = nft_put_chain(b, NFPROTO_IPV4, table, NULL, name, NFT_MSG_NEWCHAIN,
+			                    f->id);
 			lb_nft_counter_name(f->id, f->backends[k].addr, f->backends[k].port, name);
 			if (!ret)
-				ret = put_counter(b, table, name, NFT_MSG_NEWOBJ, f->id);
+				ret = nft_put_counter(b, NFPROTO_IPV4, table, name, NFT_MSG_NEWOBJ,
+				                      f->id);
 		}
 	}
 	for (size_t i = 0; !ret && i < cfg->n; i++) {
@@ -860,17 +596,19 @@ int lb_nft_put_apply(struct nft_batch *b, const char *table, const struct lb_con
 	/* What is no longer wanted goes last, once no rule refers to it. */
 	for (size_t i = 0; !ret && chains && i < chains->n; i++)
 		if (!chain_wanted(cfg, chains->v[i]))
-			ret = put_chain(b, table, -1, chains->v[i], NFT_MSG_DELCHAIN, COOKIE_TABLE);
+			ret = nft_put_chain(b, NFPROTO_IPV4, table, NULL, chains->v[i],
+			                    NFT_MSG_DELCHAIN, COOKIE_TABLE);
 	for (size_t i = 0; !ret && counters && i < counters->n; i++)
 		if (!counter_wanted(cfg, counters->v[i]))
-			ret = put_counter(b, table, counters->v[i], NFT_MSG_DELOBJ, COOKIE_TABLE);
+			ret = nft_put_counter(b, NFPROTO_IPV4, table, counters->v[i],
+			                      NFT_MSG_DELOBJ, COOKIE_TABLE);
 	return ret;
 }
 
 int lb_nft_put_delete(struct nft_batch *b, const char *table)
 {
 	/* Adding it first makes the delete succeed whether or not the table exists. */
-	int ret = put_table(b, table, NFT_MSG_NEWTABLE);
+	int ret = nft_put_table(b, NFPROTO_IPV4, table, NFT_MSG_NEWTABLE, COOKIE_TABLE);
 
-	return ret ? ret : put_table(b, table, NFT_MSG_DELTABLE);
+	return ret ? ret : nft_put_table(b, NFPROTO_IPV4, table, NFT_MSG_DELTABLE, COOKIE_TABLE);
 }

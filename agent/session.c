@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "netfns/common/log.h"
+#include "netfns/common/pause.h"
 
 /* Repeated failures are logged once, then at most once per this interval. */
 #define LOG_EVERY_MS 60000
@@ -163,23 +164,7 @@ void session_close(struct session *s)
 /* Waits ms unless stopped first; false when stopped. */
 static bool pause_ms(struct session *s, int ms)
 {
-	struct timespec ts;
-	bool stopped;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping)
-		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
-			break;
-	stopped = s->stopping;
-	pthread_mutex_unlock(&s->lock);
-	return !stopped;
+	return nf_pause_ms(&s->lock, &s->cond, &s->stopping, ms > 0 ? (uint32_t)ms : 0);
 }
 
 /*

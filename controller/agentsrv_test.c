@@ -7,6 +7,7 @@
  */
 #include "controller/agentsrv.h"
 #include "controller/compile.h"
+#include "controller/store/store_test_util.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
 
@@ -246,13 +247,6 @@ int main(void)
 	nng_close(c.sock);
 	agentsrv_stop(srv);
 	store_close(ctl.store);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	rmdir(dir);
+	store_test_dir_remove(dir);
 	return check_result();
 }

@@ -91,4 +91,44 @@ int api_audit(struct api_call *c, const char *object, const char *fmt, ...)
 /* Maps a store error to a status (NOT_FOUND/ALREADY_EXISTS/INTERNAL) naming field. */
 int api_store_fail(struct api_call *c, int err, const char *field, const char *what);
 
+/* A growing array in the call's arena: nothing to free on any path. */
+struct api_vec {
+	void *v;
+	size_t n, cap;
+};
+
+/* Appends a zeroed element of size bytes; NULL when out of memory. */
+void *api_vec_push(struct api_call *c, struct api_vec *v, size_t size);
+
+/* Where a store listing's rows are copied, so no store call runs inside a listing. */
+struct api_collect {
+	struct api_call *c;
+	struct api_vec *out;
+};
+
+/* Copies one row of size bytes into the api_collect ctx: a listing callback's body. */
+int api_collect(void *ctx, const void *row, size_t size);
+
+/* The nodes of a network, in the store's order. */
+int api_nodes_of(struct api_call *c, int64_t network_id, struct api_vec *out);
+
+/* The placements of kind for object_id (0: every object), by object then slot. */
+int api_placements_of(struct api_call *c, const char *kind, int64_t object_id, struct api_vec *out);
+
+/*
+ * The network a call names, or the only one there is when it names none
+ * (what, "a load balancer", says what belongs to one in the refusal).
+ */
+int api_network_or_only(struct api_call *c, const char *name, const char *what,
+                        struct st_network *out);
+
+/*
+ * Each of replicas slots of object_id's placements of kind, and any placed
+ * beyond them: the node holding it (by name; "" when that node is gone) with
+ * the address it serves on (vip, or 0 for the node's own), or an empty slot
+ * the scheduler could not fill. Into *out and *n_out, in the call's arena.
+ */
+int api_placements_pb(struct api_call *c, const char *kind, int64_t object_id, uint32_t replicas,
+                      uint32_t vip, Netfn__Placement ***out, size_t *n_out);
+
 #endif

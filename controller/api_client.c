@@ -33,30 +33,18 @@
 /* A WireGuard key in base64: 44 characters and the NUL. */
 #define KEY_B64_LEN sodium_base64_ENCODED_LEN(ST_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)
 
-/* A growing array of clients in the call's arena: nothing to free on any path. */
-struct clients {
-	struct api_call *c;
-	size_t n, cap;
-	struct st_client *v;
-};
-
 static int push_client(void *ctx, const struct st_client *cl)
 {
-	struct clients *l = ctx;
+	return api_collect(ctx, cl, sizeof(*cl));
+}
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct st_client *v = api_alloc(l->c, cap * sizeof(*v));
+/* The clients of a network (0: of every network), in id order. */
+static int clients_of(struct api_call *c, int64_t network_id, struct api_vec *out)
+{
+	struct store *s = c->ctl->store;
+	struct api_collect col = {c, out};
 
-		if (!v)
-			return -ENOMEM;
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *cl;
-	return 0;
+	return s->ops->client_list(s, network_id, push_client, &col);
 }
 
 static bool expired(const struct st_client *cl, int64_t now)
@@ -185,43 +173,6 @@ static void object_name(char *buf, size_t len, const struct st_network *net,
                         const struct st_client *cl)
 {
 	snprintf(buf, len, "%s/%s", net->name, cl->name);
-}
-
-/* Counts networks, keeping the first. */
-struct only {
-	int count;
-	struct st_network *net;
-};
-
-static int count_network(void *ctx, const struct st_network *n)
-{
-	struct only *o = ctx;
-
-	if (o->count++ == 0)
-		*o->net = *n;
-	return 0;
-}
-
-/* The network a create names, or the only one there is when it names none. */
-static int create_network(struct api_call *c, const char *name, struct st_network *out)
-{
-	struct store *s = c->ctl->store;
-	struct only o = {0, out};
-	char p[72];
-
-	if (name[0]) {
-		if (s->ops->network_get(s, name, out))
-			return api_fail(c, NETFN__STATUS__NOT_FOUND, "network",
-			                "network '%s' not found", printable(name, p, sizeof(p)));
-		return 0;
-	}
-	if (s->ops->network_list(s, count_network, &o))
-		return -EIO;
-	if (o.count != 1)
-		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "network",
-		                "a client belongs to a network and there are %d: name one",
-		                o.count);
-	return 0;
 }
 
 /* Checks every field of a create that needs no store; fills cl. */
@@ -392,7 +343,7 @@ static int client_create(struct api_call *c, const ProtobufCMessage *m, Protobuf
 		return -1;
 	if (api_begin(c))
 		return -1;
-	ret = create_network(c, in->network, &net);
+	ret = api_network_or_only(c, in->network, "a client", &net);
 	if (ret)
 		goto end;
 	cl->network_id = net.id;
@@ -451,7 +402,8 @@ static int find_client(struct api_call *c, const char *name, const char *network
                        struct st_client *out, struct st_network *net)
 {
 	struct store *s = c->ctl->store;
-	struct clients all = {.c = c};
+	struct api_vec all = {0};
+	const struct st_client *v;
 	int found = 0, ret;
 	char p[72];
 
@@ -468,13 +420,14 @@ static int find_client(struct api_call *c, const char *name, const char *network
 			                "network '%s' has no client '%s'", net->name, name);
 		return ret ? api_store_fail(c, ret, "name", "client") : 0;
 	}
-	if (s->ops->client_list(s, 0, push_client, &all))
+	if (clients_of(c, 0, &all))
 		return -EIO;
+	v = all.v;
 	for (size_t i = 0; i < all.n; i++) {
-		if (strcmp(all.v[i].name, name))
+		if (strcmp(v[i].name, name))
 			continue;
 		if (found++ == 0)
-			*out = all.v[i];
+			*out = v[i];
 	}
 	if (found == 0)
 		return api_fail(c, NETFN__STATUS__NOT_FOUND, "name", "client '%s' not found", name);
@@ -492,7 +445,8 @@ static int client_list(struct api_call *c, const ProtobufCMessage *m, ProtobufCM
 	struct store *s = c->ctl->store;
 	Netfn__ClientList *out = api_alloc(c, sizeof(*out));
 	struct api_list pbs = {.c = c};
-	struct clients all = {.c = c};
+	struct api_vec all = {0};
+	const struct st_client *v;
 	struct st_network net = {0};
 	char p[72];
 	int ret;
@@ -503,13 +457,13 @@ static int client_list(struct api_call *c, const ProtobufCMessage *m, ProtobufCM
 		return api_fail(c, NETFN__STATUS__NOT_FOUND, "network", "network '%s' not found",
 		                printable(in->network, p, sizeof(p)));
 	/* Copied first: filling each one reads the store again. */
-	if (s->ops->client_list(s, net.id, push_client, &all))
+	if (clients_of(c, net.id, &all))
 		return -EIO;
+	v = all.v;
 	for (size_t i = 0; i < all.n; i++) {
-		if (net.id != all.v[i].network_id &&
-		    s->ops->network_get_id(s, all.v[i].network_id, &net))
+		if (net.id != v[i].network_id && s->ops->network_get_id(s, v[i].network_id, &net))
 			return -EIO;
-		ret = api_list_push(&pbs, client_to_pb(c, &all.v[i], &net));
+		ret = api_list_push(&pbs, client_to_pb(c, &v[i], &net));
 		if (ret)
 			return ret;
 	}

@@ -10,75 +10,16 @@
  * and clients; a vip cannot take a client's address; list and show report
  * expiry; and delete drops the gateway's peer in the same call.
  */
-#include "controller/api.h"
+#include "controller/api_test_util.h"
 #include "controller/compile.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define URL "inproc://api_client_test"
-
-static struct ctl ctl;
-static nng_socket sock;
-static char admin[NF_TOKEN_STRLEN], reader[NF_TOKEN_STRLEN];
-static struct nf_status st;
-
-static void make_token(char *buf, const char *id, const char *role)
-{
-	struct st_api_token t = {.created = 1};
-
-	CHECK(nf_api_token_new(buf, NF_TOKEN_STRLEN, t.hash) == 0);
-	snprintf(t.id, sizeof(t.id), "%s", id);
-	snprintf(t.role, sizeof(t.role), "%s", role);
-	CHECK(ctl.store->ops->api_token_insert(ctl.store, &t) == 0);
-}
-
-/* One call; returns the reply (free with done) or NULL. */
-static ProtobufCMessage *call(const char *token, const char *method, const ProtobufCMessage *req,
-                              const ProtobufCMessageDescriptor *reply_desc)
-{
-	ProtobufCMessage *reply = NULL;
-
-	memset(&st, 0, sizeof(st));
-	CHECK(nf_rpc_call(sock, method, token, req, reply_desc, &reply, &st, 5000) == 0);
-	return st.code == NETFN__STATUS__OK ? reply : NULL;
-}
-
-static void done(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
-
-/* True when the last call failed with code on field. */
-static bool failed(int code, const char *field)
-{
-	if (st.code == code && strcmp(st.field, field) == 0)
-		return true;
-	fprintf(stderr, "expected %s on '%s', got %s on '%s': %s\n", nf_status_name(code), field,
-	        nf_status_name(st.code), st.field, st.message);
-	return false;
-}
-
-static int count_audit(void *ctx, const struct st_audit *a)
-{
-	(void)a;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int audits(void)
-{
-	int n = 0;
-
-	CHECK(ctl.store->ops->audit_list(ctl.store, 100000, count_audit, &n) == 0);
-	return n;
-}
+static struct api_test api;
 
 static int count_client(void *ctx, const struct st_client *cl)
 {
@@ -91,46 +32,24 @@ static int clients(void)
 {
 	int n = 0;
 
-	CHECK(ctl.store->ops->client_list(ctl.store, 0, count_client, &n) == 0);
+	CHECK(api.ctl.store->ops->client_list(api.ctl.store, 0, count_client, &n) == 0);
 	return n;
-}
-
-static void network_create(const char *name, const char *cidr)
-{
-	Netfn__Network n = NETFN__NETWORK__INIT;
-
-	n.name = (char *)name;
-	n.cidr = (char *)cidr;
-	done(call(admin, "network.create", &n.base, &netfn__network__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK);
 }
 
 /* A node with an endpoint (NULL: none) and a role label (NULL: none); its key is key_byte. */
 static int64_t node_add(const char *network, const char *name, const char *addr,
                         const char *endpoint, const char *role, int key_byte)
 {
-	struct store *s = ctl.store;
-	struct st_network net;
-	struct st_node n = {.created = 1};
+	struct st_node n;
 
-	CHECK(s->ops->network_get(s, network, &net) == 0);
-	n.network_id = net.id;
-	snprintf(n.name, sizeof(n.name), "%s", name);
+	api_test_node_init(&n, name, addr, role);
 	memset(n.id_pk, key_byte + 1, sizeof(n.id_pk));
 	memset(n.wg_pk, key_byte, sizeof(n.wg_pk));
-	inet_pton(AF_INET, addr, &n.overlay_addr);
 	if (endpoint) {
 		snprintf(n.endpoints[0], sizeof(n.endpoints[0]), "%s", endpoint);
 		n.n_endpoints = 1;
 	}
-	if (role) {
-		strcpy(n.labels[0].key, "role");
-		snprintf(n.labels[0].value, ST_NAME_MAX, "%s", role);
-		n.n_labels = 1;
-	}
-	CHECK(s->ops->begin(s) == 0 && s->ops->node_insert(s, &n) == 0);
-	CHECK(compile_network(s, net.id, NULL) == 0 && s->ops->commit(s) == 0);
-	return n.id;
+	return api_test_node_insert(&api, network, &n);
 }
 
 /* A key made of one byte, in base64. */
@@ -179,23 +98,20 @@ static void client_gateway(struct client_buf *b, const char *key, const char *va
 
 static Netfn__Client *create(const char *token, Netfn__Client *req)
 {
-	return (Netfn__Client *)call(token, "client.create", &req->base,
-	                             &netfn__client__descriptor);
+	return (Netfn__Client *)api_test_call(&api, token, "client.create", &req->base,
+	                                      &netfn__client__descriptor);
 }
 
 static Netfn__Client *show(const char *name, const char *network)
 {
-	Netfn__NameRef r = NETFN__NAME_REF__INIT;
-
-	r.name = (char *)name;
-	r.network = (char *)network;
-	return (Netfn__Client *)call(reader, "client.show", &r.base, &netfn__client__descriptor);
+	return (Netfn__Client *)api_test_call_ref(&api, api.reader, "client.show", name, network,
+	                                          &netfn__client__descriptor);
 }
 
 /* Whether node peers with a peer called name, and its vpn revision. */
 static bool peers_with(int64_t node, const char *name, uint64_t *rev)
 {
-	struct store *s = ctl.store;
+	struct store *s = api.ctl.store;
 	struct vpn_config cfg;
 	struct st_node n;
 	bool found = false;
@@ -223,82 +139,91 @@ static void test_refusals(void)
 	struct client_buf b;
 	Netfn__Client *req;
 	char p[64];
-	int a0 = audits(), c0 = clients();
+	int a0 = api_test_audits(&api), c0 = clients();
 
-	CHECK(!create(admin, client_req(&b, "Bad_Name", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "name"));
-	CHECK(!create(admin, client_req(&b, "-x", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "name"));
+	CHECK(!create(api.admin, client_req(&b, "Bad_Name", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "name"));
+	CHECK(!create(api.admin, client_req(&b, "-x", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "name"));
 	req = client_req(&b, "laptop", "prod", 1);
 	req->public_key = "";
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
 	req->public_key = "not base64 at all, not a key";
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
 	/* 31 bytes, and 33. */
 	memset(p, 'A', sizeof(p));
 	strcpy(p + 40, "AA=");
 	req->public_key = p;
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
 	strcpy(p + 44, "AAAA");
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
 	/* The right length, but all zero. */
 	req = client_req(&b, "laptop", "prod", 0);
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "public_key"));
 	req = client_req(&b, "laptop", "prod", 1);
 	b.label.key = "bad key!";
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "labels"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "labels"));
 	req = client_req(&b, "laptop", "prod", 1);
 	client_gateway(&b, "edge", "bad value!");
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "gateway_selector"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "gateway_selector"));
 	req = client_req(&b, "laptop", "prod", 1);
 	req->ttl_seconds = -1;
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "ttl_seconds"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "ttl_seconds"));
 	req->ttl_seconds = 366LL * 24 * 3600;
-	CHECK(!create(admin, req) && failed(NETFN__STATUS__INVALID_ARGUMENT, "ttl_seconds"));
-	CHECK(!create(admin, client_req(&b, "laptop", "nope", 1)));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "network"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "ttl_seconds"));
+	CHECK(!create(api.admin, client_req(&b, "laptop", "nope", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "network"));
 	/* Two networks: one must be named. */
-	CHECK(!create(admin, client_req(&b, "laptop", "", 1)));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "network"));
+	CHECK(!create(api.admin, client_req(&b, "laptop", "", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "network"));
 	/* A node's name, a node's key. */
-	CHECK(!create(admin, client_req(&b, "web1", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "name"));
-	CHECK(!create(admin, client_req(&b, "laptop", "prod", 0x31)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "public_key"));
+	CHECK(!create(api.admin, client_req(&b, "web1", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "name"));
+	CHECK(!create(api.admin, client_req(&b, "laptop", "prod", 0x31)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "public_key"));
 	/* A CNAME's name: an alias can have no other record. */
 	{
 		struct st_dns_record r = {.ttl = 60, .created = 1};
 		struct st_network net;
 
-		CHECK(ctl.store->ops->network_get(ctl.store, "prod", &net) == 0);
+		CHECK(api.ctl.store->ops->network_get(api.ctl.store, "prod", &net) == 0);
 		r.network_id = net.id;
 		strcpy(r.name, "alias");
 		strcpy(r.type, "CNAME");
 		strcpy(r.value, "web1.prod.netfn.internal");
-		CHECK(ctl.store->ops->begin(ctl.store) == 0);
-		CHECK(ctl.store->ops->dns_record_insert(ctl.store, &r) == 0);
-		CHECK(ctl.store->ops->commit(ctl.store) == 0);
+		CHECK(api.ctl.store->ops->begin(api.ctl.store) == 0);
+		CHECK(api.ctl.store->ops->dns_record_insert(api.ctl.store, &r) == 0);
+		CHECK(api.ctl.store->ops->commit(api.ctl.store) == 0);
 	}
-	CHECK(!create(admin, client_req(&b, "alias", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "name"));
+	CHECK(!create(api.admin, client_req(&b, "alias", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "name"));
 	/* Nothing matches the gateway selector with an endpoint: web1 has none. */
 	req = client_req(&b, "laptop", "prod", 1);
 	client_gateway(&b, "role", "web");
-	CHECK(!create(admin, req) &&
-	      failed(NETFN__STATUS__FAILED_PRECONDITION, "gateway_selector"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__FAILED_PRECONDITION, "gateway_selector"));
 	client_gateway(&b, "role", "nowhere");
-	CHECK(!create(admin, req) &&
-	      failed(NETFN__STATUS__FAILED_PRECONDITION, "gateway_selector"));
+	CHECK(!create(api.admin, req) &&
+	      api_test_failed(&api, NETFN__STATUS__FAILED_PRECONDITION, "gateway_selector"));
 	/* A reader may not create. */
-	CHECK(!create(reader, client_req(&b, "laptop", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__PERMISSION_DENIED, "token"));
+	CHECK(!create(api.reader, client_req(&b, "laptop", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__PERMISSION_DENIED, "token"));
 	/* None of it left anything behind, placements included. */
-	CHECK(audits() == a0 && clients() == c0);
+	CHECK(api_test_audits(&api) == a0 && clients() == c0);
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/netfn-api-client-XXXXXX", key[45];
+	char key[45];
 	struct store *s;
 	struct client_buf b;
 	Netfn__Client *cl, *req;
@@ -309,21 +234,11 @@ int main(void)
 	uint64_t r0, r1;
 	int a0, n_dns = 0;
 
-	CHECK(nf_crypto_init() == 0);
-	CHECK(mkdtemp(dir) != NULL);
-	pthread_mutex_init(&ctl.lock, NULL);
-	ctl.heartbeat_ms = 1000;
-	CHECK(store_open(dir, &ctl.store) == 0);
-	if (!ctl.store)
+	if (api_test_start(&api, "client"))
 		return check_result();
-	s = ctl.store;
-	make_token(admin, "admin1", "admin");
-	make_token(reader, "reader1", "reader");
-	CHECK(api_start(&ctl, (const char *const[]){URL}, 1, NULL) == 0);
-	CHECK(nf_rpc_dial(URL, &sock) == 0);
-
-	network_create("prod", "10.9.0.0/24");
-	network_create("dev", "10.10.0.0/24");
+	s = api.ctl.store;
+	api_test_network_create(&api, "prod", "10.9.0.0/24");
+	api_test_network_create(&api, "dev", "10.10.0.0/24");
 	node_add("prod", "web1", "10.9.0.1", NULL, "web", 0x31);
 	edge1 = node_add("prod", "edge1", "10.9.0.2", "192.0.2.2:51820", "edge", 0x32);
 	node_add("dev", "dev1", "10.10.0.1", "192.0.2.9:51820", NULL, 0x33);
@@ -332,11 +247,11 @@ int main(void)
 
 	/* A laptop in prod: the lowest free address, edge1 (the only node with an
 	 * endpoint) its gateway, and everything its wg-quick file needs. */
-	a0 = audits();
+	a0 = api_test_audits(&api);
 	CHECK(!peers_with(edge1, "laptop", &r0));
 	req = client_req(&b, "laptop", "prod", 1);
 	req->ttl_seconds = 3600;
-	cl = create(admin, req);
+	cl = create(api.admin, req);
 	CHECK(cl != NULL);
 	if (cl) {
 		CHECK(!strcmp(cl->name, "laptop") && !strcmp(cl->network, "prod"));
@@ -356,20 +271,20 @@ int main(void)
 		CHECK(s->ops->placement_list(s, "dns", prod.id, count_placement, &n_dns) == 0);
 		CHECK(cl->n_dns == (size_t)n_dns);
 	}
-	done(cl);
-	CHECK(audits() > a0 && clients() == 1);
+	api_test_done(cl);
+	CHECK(api_test_audits(&api) > a0 && clients() == 1);
 	/* The gateway peers with it in the revision the create compiled. */
 	CHECK(peers_with(edge1, "laptop", &r1) && r1 > r0);
 
 	/* Name and key are taken now; in another network the name is free. */
-	CHECK(!create(admin, client_req(&b, "laptop", "prod", 2)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "name"));
-	CHECK(!create(admin, client_req(&b, "phone", "prod", 1)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "public_key"));
-	cl = create(admin, client_req(&b, "laptop", "dev", 1));
+	CHECK(!create(api.admin, client_req(&b, "laptop", "prod", 2)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "name"));
+	CHECK(!create(api.admin, client_req(&b, "phone", "prod", 1)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "public_key"));
+	cl = create(api.admin, client_req(&b, "laptop", "dev", 1));
 	CHECK(cl && !strcmp(cl->address, "10.10.0.2") && !strcmp(cl->gateway, "dev1"));
 	CHECK(cl && cl->expires == 0 && !strcmp(cl->dns_zone, "dev.netfn.internal"));
-	done(cl);
+	api_test_done(cl);
 
 	/* A vip may not take a client's address; "auto" passes it by. */
 	{
@@ -380,13 +295,14 @@ int main(void)
 		lb.vip = "10.9.0.3";
 		lb.port = 80;
 		lb.backend_port = 8080;
-		CHECK(!call(admin, "lb.create", &lb.base, &netfn__load_balancer__descriptor));
-		CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "vip"));
+		CHECK(!api_test_call(&api, api.admin, "lb.create", &lb.base,
+		                     &netfn__load_balancer__descriptor));
+		CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "vip"));
 		lb.vip = "auto";
-		Netfn__LoadBalancer *got = (Netfn__LoadBalancer *)call(
-		    admin, "lb.create", &lb.base, &netfn__load_balancer__descriptor);
+		Netfn__LoadBalancer *got = (Netfn__LoadBalancer *)api_test_call(
+		    &api, api.admin, "lb.create", &lb.base, &netfn__load_balancer__descriptor);
 		CHECK(got && !strcmp(got->vip, "10.9.0.4"));
-		done(got);
+		api_test_done(got);
 	}
 
 	/* An expired key: shown expired, with no gateway. */
@@ -404,64 +320,58 @@ int main(void)
 	}
 	cl = show("old", "prod");
 	CHECK(cl && cl->expired && !strcmp(cl->gateway, "") && !strcmp(cl->address, "10.9.0.9"));
-	done(cl);
+	api_test_done(cl);
 
 	/* List: by network, or all, each filled. */
 	lreq.network = "prod";
-	list = (Netfn__ClientList *)call(reader, "client.list", &lreq.base,
-	                                 &netfn__client_list__descriptor);
+	list = (Netfn__ClientList *)api_test_call(&api, api.reader, "client.list", &lreq.base,
+	                                          &netfn__client_list__descriptor);
 	CHECK(list && list->n_clients == 2);
 	if (list && list->n_clients == 2) {
 		CHECK(!strcmp(list->clients[0]->name, "laptop") && !list->clients[0]->expired);
 		CHECK(!strcmp(list->clients[0]->gateway, "edge1"));
 		CHECK(!strcmp(list->clients[1]->name, "old") && list->clients[1]->expired);
 	}
-	done(list);
+	api_test_done(list);
 	lreq.network = "";
-	list = (Netfn__ClientList *)call(reader, "client.list", &lreq.base,
-	                                 &netfn__client_list__descriptor);
+	list = (Netfn__ClientList *)api_test_call(&api, api.reader, "client.list", &lreq.base,
+	                                          &netfn__client_list__descriptor);
 	CHECK(list && list->n_clients == 3);
-	done(list);
+	api_test_done(list);
 	lreq.network = "nope";
-	CHECK(!call(reader, "client.list", &lreq.base, &netfn__client_list__descriptor));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "network"));
+	CHECK(!api_test_call(&api, api.reader, "client.list", &lreq.base,
+	                     &netfn__client_list__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "network"));
 
 	/* Show: by name alone only when one network has it. */
 	cl = show("laptop", "");
-	CHECK(!cl && failed(NETFN__STATUS__INVALID_ARGUMENT, "network"));
+	CHECK(!cl && api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "network"));
 	cl = show("old", "");
 	CHECK(cl && !strcmp(cl->network, "prod"));
-	done(cl);
+	api_test_done(cl);
 	cl = show("ghost", "prod");
-	CHECK(!cl && failed(NETFN__STATUS__NOT_FOUND, "name"));
+	CHECK(!cl && api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
 
 	/* Delete revokes at once: the gateway's next revision has no peer for it. */
-	a0 = audits();
+	a0 = api_test_audits(&api);
 	ref.name = "laptop";
 	ref.network = "prod";
-	CHECK(!call(reader, "client.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(failed(NETFN__STATUS__PERMISSION_DENIED, "token"));
-	done(call(admin, "client.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK && audits() == a0 + 1);
+	CHECK(!api_test_call(&api, api.reader, "client.delete", &ref.base,
+	                     &netfn__empty__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__PERMISSION_DENIED, "token"));
+	api_test_done(
+	    api_test_call(&api, api.admin, "client.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api.st.code == NETFN__STATUS__OK && api_test_audits(&api) == a0 + 1);
 	CHECK(!peers_with(edge1, "laptop", &r0) && r0 > r1);
-	CHECK(!show("laptop", "prod") && failed(NETFN__STATUS__NOT_FOUND, "name"));
-	done(call(admin, "client.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "name"));
+	CHECK(!show("laptop", "prod") && api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
+	api_test_done(
+	    api_test_call(&api, api.admin, "client.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
 	/* Its address is free again. */
-	cl = create(admin, client_req(&b, "tablet", "prod", 3));
+	cl = create(api.admin, client_req(&b, "tablet", "prod", 3));
 	CHECK(cl && !strcmp(cl->address, "10.9.0.3"));
-	done(cl);
+	api_test_done(cl);
 
-	nng_close(sock);
-	api_stop();
-	store_close(ctl.store);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	CHECK(rmdir(dir) == 0);
+	CHECK(api_test_stop(&api) == 0);
 	return check_result();
 }

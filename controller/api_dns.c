@@ -22,139 +22,37 @@
 #include "controller/validate.h"
 #include "netfns/dns/dns.h"
 
-#define UNPLACED "no eligible live node"
-
 _Static_assert(ST_DNS_VALUE_MAX == DNS_VALUE_MAX, "value size");
 _Static_assert(ST_DOMAIN_MAX <= DNS_NAME_MAX, "name size");
 
-/* A growing array in the call's arena: nothing to free on any path. */
-struct vec {
-	void *v;
-	size_t n, cap;
-};
-
-/* Appends a zeroed element of size bytes; NULL when out of memory. */
-static void *vec_push(struct api_call *c, struct vec *v, size_t size)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		void *nv = api_alloc(c, cap * size);
-
-		if (!nv)
-			return NULL;
-		if (v->n)
-			memcpy(nv, v->v, v->n * size);
-		v->v = nv;
-		v->cap = cap;
-	}
-	return memset((char *)v->v + v->n++ * size, 0, size);
-}
-
-/* Where a listing's records are copied, so no store call runs inside a listing. */
-struct collect {
-	struct api_call *c;
-	struct vec *out;
-};
-
-static int push_node(void *ctx, const struct st_node *n)
-{
-	struct collect *col = ctx;
-	struct st_node *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *n;
-	return 0;
-}
-
 static int push_client(void *ctx, const struct st_client *cl)
 {
-	struct collect *col = ctx;
-	struct st_client *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *cl;
-	return 0;
+	return api_collect(ctx, cl, sizeof(*cl));
 }
 
 static int push_record(void *ctx, const struct st_dns_record *r)
 {
-	struct collect *col = ctx;
-	struct st_dns_record *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *r;
-	return 0;
-}
-
-static int push_placement(void *ctx, const struct st_placement *p)
-{
-	struct collect *col = ctx;
-	struct st_placement *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *p;
-	return 0;
+	return api_collect(ctx, r, sizeof(*r));
 }
 
 /* The nodes, clients and custom records of a network, each in the store's order. */
 struct zone_data {
-	struct vec nodes, clients, records;
+	struct api_vec nodes, clients, records;
 };
 
 static int zone_load(struct api_call *c, int64_t network_id, struct zone_data *z)
 {
 	struct store *s = c->ctl->store;
-	struct collect nodes = {c, &z->nodes}, clients = {c, &z->clients},
-	               records = {c, &z->records};
+	struct api_collect clients = {c, &z->clients}, records = {c, &z->records};
 	int ret;
 
 	memset(z, 0, sizeof(*z));
-	ret = s->ops->node_list(s, network_id, push_node, &nodes);
+	ret = api_nodes_of(c, network_id, &z->nodes);
 	if (!ret)
 		ret = s->ops->client_list(s, network_id, push_client, &clients);
 	if (!ret)
 		ret = s->ops->dns_record_list(s, network_id, push_record, &records);
 	return ret;
-}
-
-/* Counts networks, keeping the first. */
-struct only {
-	int count;
-	struct st_network *net;
-};
-
-static int count_network(void *ctx, const struct st_network *n)
-{
-	struct only *o = ctx;
-
-	if (o->count++ == 0)
-		*o->net = *n;
-	return 0;
-}
-
-/* The network a call names, or the only one there is when it names none. */
-static int find_network(struct api_call *c, const char *name, struct st_network *out)
-{
-	struct store *s = c->ctl->store;
-	struct only o = {0, out};
-	char p[72];
-
-	if (name[0]) {
-		if (s->ops->network_get(s, name, out))
-			return api_fail(c, NETFN__STATUS__NOT_FOUND, "network",
-			                "network '%s' not found", printable(name, p, sizeof(p)));
-		return 0;
-	}
-	if (s->ops->network_list(s, count_network, &o))
-		return -EIO;
-	if (o.count != 1)
-		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "network",
-		                "a zone belongs to a network and there are %d: name one", o.count);
-	return 0;
 }
 
 /* The zone of net; a stored network whose zone does not fit is damage. */
@@ -337,7 +235,7 @@ static int record_add(struct api_call *c, const ProtobufCMessage *m, ProtobufCMe
 
 	if (api_begin(c))
 		return -1;
-	ret = find_network(c, in->network, &net);
+	ret = api_network_or_only(c, in->network, "a zone", &net);
 	if (!ret)
 		ret = zone_of(c, &net, zone);
 	if (!ret)
@@ -411,79 +309,6 @@ end:
 	return api_end_empty(c, ret, reply);
 }
 
-static Netfn__Placement *placement_pb(struct api_call *c, uint32_t slot, const char *node,
-                                      const char *address, int64_t since, const char *reason)
-{
-	Netfn__Placement *pb = api_alloc(c, sizeof(*pb));
-
-	if (!pb)
-		return NULL;
-	netfn__placement__init(pb);
-	pb->slot = slot;
-	pb->node = api_strdup(c, node);
-	pb->address = api_strdup(c, address);
-	pb->since = since;
-	pb->reason = api_strdup(c, reason);
-	return pb->node && pb->address && pb->reason ? pb : NULL;
-}
-
-/*
- * Each server slot: the node holding it (by name; "" when that node is gone)
- * with the address it answers on, or an empty slot the scheduler could not
- * fill, as lb.show shows a load balancer's replicas.
- */
-static int add_servers(struct api_call *c, const struct st_network *net, const struct vec *nodes,
-                       Netfn__DnsZone *pb)
-{
-	struct store *s = c->ctl->store;
-	struct collect col = {c, NULL};
-	struct api_list out = {.c = c};
-	struct vec placed = {0};
-	const struct st_placement *v;
-	uint32_t replicas = net->dns_replicas ? net->dns_replicas : 1, slot = 0;
-	size_t i = 0;
-	int ret;
-
-	col.out = &placed;
-	ret = s->ops->placement_list(s, "dns", net->id, push_placement, &col);
-	if (ret)
-		return ret;
-	v = placed.v;
-	while (slot < replicas || i < placed.n) {
-		const struct st_node *host = NULL;
-		Netfn__Placement *p;
-		char a[INET_ADDRSTRLEN] = "";
-
-		if (i < placed.n && v[i].slot < slot) {
-			i++; /* a second record for one slot: the store's uniqueness forbids it */
-			continue;
-		}
-		if (i < placed.n && v[i].slot == slot) {
-			for (size_t k = 0; k < nodes->n && !host; k++)
-				if (((const struct st_node *)nodes->v)[k].id == v[i].node_id)
-					host = &((const struct st_node *)nodes->v)[k];
-			if (host)
-				inet_ntop(AF_INET, &(struct in_addr){host->overlay_addr}, a,
-				          sizeof(a));
-			p = placement_pb(c, slot, host ? host->name : "", a, v[i].since,
-			                 v[i].reason);
-			i++;
-		} else if (slot < replicas) {
-			p = placement_pb(c, slot, "", "", 0, UNPLACED);
-		} else {
-			slot = v[i].slot;
-			continue;
-		}
-		ret = api_list_push(&out, p);
-		if (ret)
-			return ret;
-		slot++;
-	}
-	pb->servers = (Netfn__Placement **)out.v;
-	pb->n_servers = out.n;
-	return 0;
-}
-
 static int zone_show(struct api_call *c, const ProtobufCMessage *m, ProtobufCMessage **reply)
 {
 	const Netfn__NodeListRequest *in = (const Netfn__NodeListRequest *)m;
@@ -499,7 +324,7 @@ static int zone_show(struct api_call *c, const ProtobufCMessage *m, ProtobufCMes
 
 	if (!out)
 		return -ENOMEM;
-	if (find_network(c, in->network, &net) || zone_of(c, &net, zone))
+	if (api_network_or_only(c, in->network, "a zone", &net) || zone_of(c, &net, zone))
 		return -1;
 	ret = zone_load(c, net.id, &z);
 	if (ret)
@@ -526,7 +351,9 @@ static int zone_show(struct api_call *c, const ProtobufCMessage *m, ProtobufCMes
 	out->n_records = records.n;
 	if (!out->network || !out->zone)
 		return -ENOMEM;
-	ret = add_servers(c, &net, &z.nodes, out);
+	/* Each server slot, as lb.show shows a load balancer's replicas. */
+	ret = api_placements_pb(c, "dns", net.id, net.dns_replicas ? net.dns_replicas : 1, 0,
+	                        &out->servers, &out->n_servers);
 	if (ret)
 		return ret;
 	*reply = &out->base;

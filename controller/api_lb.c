@@ -28,101 +28,24 @@
 /* More replicas than this is a fleet-wide daemon, which a load balancer is not. */
 #define LB_MAX_REPLICAS 16
 
-#define UNPLACED "no eligible live node"
-
 _Static_assert(ST_NAME_MAX == LB_NAME_MAX, "name size");
 _Static_assert(ST_LB_MAX_BACKENDS <= LB_MAX_BACKENDS, "backends");
 
-/* A growing array in the call's arena: nothing to free on any path. */
-struct vec {
-	void *v;
-	size_t n, cap;
-};
-
-/* Appends a zeroed element of size bytes; NULL when out of memory. */
-static void *vec_push(struct api_call *c, struct vec *v, size_t size)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		void *nv = api_alloc(c, cap * size);
-
-		if (!nv)
-			return NULL;
-		if (v->n)
-			memcpy(nv, v->v, v->n * size);
-		v->v = nv;
-		v->cap = cap;
-	}
-	return memset((char *)v->v + v->n++ * size, 0, size);
-}
-
-/* Where a listing's records are copied, so no store call runs inside a listing. */
-struct collect {
-	struct api_call *c;
-	struct vec *out;
-};
-
-static int push_node(void *ctx, const struct st_node *n)
-{
-	struct collect *col = ctx;
-	struct st_node *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *n;
-	return 0;
-}
-
 static int push_lb(void *ctx, const struct st_lb *lb)
 {
-	struct collect *col = ctx;
-	struct st_lb *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *lb;
-	return 0;
-}
-
-static int push_placement(void *ctx, const struct st_placement *p)
-{
-	struct collect *col = ctx;
-	struct st_placement *slot = vec_push(col->c, col->out, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *p;
-	return 0;
-}
-
-/* The nodes of a network. */
-static int nodes_of(struct api_call *c, int64_t network_id, struct vec *out)
-{
-	struct store *s = c->ctl->store;
-	struct collect col = {c, out};
-
-	return s->ops->node_list(s, network_id, push_node, &col);
+	return api_collect(ctx, lb, sizeof(*lb));
 }
 
 /* The load balancers of a network (0: of every network), in id order. */
-static int lbs_of(struct api_call *c, int64_t network_id, struct vec *out)
+static int lbs_of(struct api_call *c, int64_t network_id, struct api_vec *out)
 {
 	struct store *s = c->ctl->store;
-	struct collect col = {c, out};
+	struct api_collect col = {c, out};
 
 	return s->ops->lb_list(s, network_id, push_lb, &col);
 }
 
-/* Where lb's replicas are, in slot order. */
-static int placements_of(struct api_call *c, int64_t lb_id, struct vec *out)
-{
-	struct store *s = c->ctl->store;
-	struct collect col = {c, out};
-
-	return s->ops->placement_list(s, "lb", lb_id, push_placement, &col);
-}
-
-static const struct st_node *node_by_id(const struct vec *nodes, int64_t id)
+static const struct st_node *node_by_id(const struct api_vec *nodes, int64_t id)
 {
 	const struct st_node *v = nodes->v;
 
@@ -132,7 +55,7 @@ static const struct st_node *node_by_id(const struct vec *nodes, int64_t id)
 	return NULL;
 }
 
-static const struct st_node *node_by_addr(const struct vec *nodes, uint32_t addr)
+static const struct st_node *node_by_addr(const struct api_vec *nodes, uint32_t addr)
 {
 	const struct st_node *v = nodes->v;
 
@@ -380,43 +303,6 @@ static int lb_from_pb(struct api_call *c, const Netfn__LoadBalancer *in, struct 
 	return 0;
 }
 
-/* Counts networks, keeping the first. */
-struct only {
-	int count;
-	struct st_network *net;
-};
-
-static int count_network(void *ctx, const struct st_network *n)
-{
-	struct only *o = ctx;
-
-	if (o->count++ == 0)
-		*o->net = *n;
-	return 0;
-}
-
-/* The network a create names, or the only one there is when it names none. */
-static int create_network(struct api_call *c, const char *name, struct st_network *out)
-{
-	struct store *s = c->ctl->store;
-	struct only o = {0, out};
-	char p[72];
-
-	if (name[0]) {
-		if (s->ops->network_get(s, name, out))
-			return api_fail(c, NETFN__STATUS__NOT_FOUND, "network",
-			                "network '%s' not found", printable(name, p, sizeof(p)));
-		return 0;
-	}
-	if (s->ops->network_list(s, count_network, &o))
-		return -EIO;
-	if (o.count != 1)
-		return api_fail(c, NETFN__STATUS__INVALID_ARGUMENT, "network",
-		                "a load balancer belongs to a network and there are %d: name one",
-		                o.count);
-	return 0;
-}
-
 /*
  * Checks lb's frontend against its network (inside the transaction): the
  * vip must be a free host address of the network (or is allocated, for
@@ -426,7 +312,7 @@ static int create_network(struct api_call *c, const char *name, struct st_networ
 static int check_frontend(struct api_call *c, const struct st_network *net, struct st_lb *lb,
                           bool vip_auto)
 {
-	struct vec nodes = {0}, lbs = {0};
+	struct api_vec nodes = {0}, lbs = {0};
 	const struct st_lb *others;
 	const struct st_node *owner;
 	struct nf_prefix cidr;
@@ -436,7 +322,7 @@ static int check_frontend(struct api_call *c, const struct st_network *net, stru
 	bool taken;
 	int ret;
 
-	ret = nodes_of(c, net->id, &nodes);
+	ret = api_nodes_of(c, net->id, &nodes);
 	if (!ret)
 		ret = lbs_of(c, net->id, &lbs);
 	if (ret)
@@ -506,7 +392,7 @@ static int find_lb(struct api_call *c, const char *name, const char *network, st
                    struct st_network *net)
 {
 	struct store *s = c->ctl->store;
-	struct vec all = {0};
+	struct api_vec all = {0};
 	const struct st_lb *v;
 	int found = 0, ret;
 	char p[72];
@@ -543,78 +429,6 @@ static int find_lb(struct api_call *c, const char *name, const char *network, st
 		    "load balancer '%s' is in several networks: name one with --network", name);
 	ret = s->ops->network_get_id(s, out->network_id, net);
 	return ret ? api_store_fail(c, ret, "network", "network") : 0;
-}
-
-static Netfn__Placement *placement_pb(struct api_call *c, uint32_t slot, const char *node,
-                                      const char *address, int64_t since, const char *reason)
-{
-	Netfn__Placement *pb = api_alloc(c, sizeof(*pb));
-
-	if (!pb)
-		return NULL;
-	netfn__placement__init(pb);
-	pb->slot = slot;
-	pb->node = api_strdup(c, node);
-	pb->address = api_strdup(c, address);
-	pb->since = since;
-	pb->reason = api_strdup(c, reason);
-	return pb->node && pb->address && pb->reason ? pb : NULL;
-}
-
-/*
- * Each replica slot: the node holding it (by name; "" when that node is
- * gone) with the address it serves on, or an empty slot the scheduler could
- * not fill.
- */
-static int add_placements(struct api_call *c, const struct st_lb *lb, Netfn__LoadBalancer *pb)
-{
-	struct store *s = c->ctl->store;
-	struct api_list out = {.c = c};
-	struct vec placed = {0};
-	const struct st_placement *v;
-	struct st_node node;
-	char a[INET_ADDRSTRLEN];
-	size_t i = 0;
-	uint32_t slot = 0;
-	int ret;
-
-	ret = placements_of(c, lb->id, &placed);
-	if (ret)
-		return ret;
-	v = placed.v;
-	while (slot < lb->replicas || i < placed.n) {
-		Netfn__Placement *p;
-
-		if (i < placed.n && v[i].slot < slot) {
-			i++; /* a second record for one slot: the store's uniqueness forbids it */
-			continue;
-		}
-		if (i < placed.n && v[i].slot == slot) {
-			bool gone = s->ops->node_get_id(s, v[i].node_id, &node) != 0;
-
-			if (lb->vip)
-				ip_str(lb->vip, a, sizeof(a));
-			else if (gone)
-				a[0] = '\0';
-			else
-				ip_str(node.overlay_addr, a, sizeof(a));
-			p = placement_pb(c, slot, gone ? "" : node.name, a, v[i].since,
-			                 v[i].reason);
-			i++;
-		} else if (slot < lb->replicas) {
-			p = placement_pb(c, slot, "", "", 0, UNPLACED);
-		} else {
-			slot = v[i].slot;
-			continue;
-		}
-		ret = api_list_push(&out, p);
-		if (ret)
-			return ret;
-		slot++;
-	}
-	pb->placements = (Netfn__Placement **)out.v;
-	pb->n_placements = out.n;
-	return 0;
 }
 
 static Netfn__LoadBalancer *lb_to_pb(struct api_call *c, const struct st_lb *lb,
@@ -665,7 +479,9 @@ static Netfn__LoadBalancer *lb_to_pb(struct api_call *c, const struct st_lb *lb,
 	pb->n_placement = lb->n_placement;
 	pb->replicas = lb->replicas;
 	pb->created = lb->created;
-	if (!pb->algorithm || !pb->placement || add_placements(c, lb, pb))
+	if (!pb->algorithm || !pb->placement ||
+	    api_placements_pb(c, "lb", lb->id, lb->replicas, lb->vip, &pb->placements,
+	                      &pb->n_placements))
 		return NULL;
 	return pb;
 }
@@ -701,7 +517,7 @@ static int lb_create(struct api_call *c, const ProtobufCMessage *m, ProtobufCMes
 
 	if (api_begin(c))
 		return -1;
-	ret = create_network(c, in->network, &net);
+	ret = api_network_or_only(c, in->network, "a load balancer", &net);
 	if (ret)
 		goto end;
 	lb->network_id = net.id;
@@ -740,7 +556,7 @@ static int lb_list(struct api_call *c, const ProtobufCMessage *m, ProtobufCMessa
 	Netfn__LoadBalancerList *out = api_alloc(c, sizeof(*out));
 	struct api_list pbs = {.c = c};
 	struct st_network net = {0};
-	struct vec all = {0};
+	struct api_vec all = {0};
 	const struct st_lb *v;
 	char p[72];
 	int ret;
@@ -906,8 +722,8 @@ struct resolved {
  * overlay address and backend_port, then the explicit ones not already
  * among them.
  */
-static int resolve_backends(struct api_call *c, const struct st_lb *lb, const struct vec *nodes,
-                            struct vec *out)
+static int resolve_backends(struct api_call *c, const struct st_lb *lb, const struct api_vec *nodes,
+                            struct api_vec *out)
 {
 	const struct st_node *v = nodes->v;
 	struct resolved *r;
@@ -915,7 +731,7 @@ static int resolve_backends(struct api_call *c, const struct st_lb *lb, const st
 	for (size_t i = 0; lb->backend_port && i < nodes->n; i++) {
 		if (!labels_match(&v[i], lb->backend_selector, lb->n_backend_selector))
 			continue;
-		r = vec_push(c, out, sizeof(*r));
+		r = api_vec_push(c, out, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		*r = (struct resolved){v[i].overlay_addr, lb->backend_port, lb->backend_weight,
@@ -932,7 +748,7 @@ static int resolve_backends(struct api_call *c, const struct st_lb *lb, const st
 				break;
 		if (k < out->n)
 			continue;
-		r = vec_push(c, out, sizeof(*r));
+		r = api_vec_push(c, out, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		*r = (struct resolved){b->addr, b->port, b->weight, owner ? owner->name : ""};
@@ -970,7 +786,7 @@ static int lb_backends(struct api_call *c, const ProtobufCMessage *m, ProtobufCM
 	const Netfn__NameRef *ref = (const Netfn__NameRef *)m;
 	Netfn__LbBackendList *out = api_alloc(c, sizeof(*out));
 	struct st_lb *lb = api_alloc(c, sizeof(*lb));
-	struct vec nodes = {0}, placed = {0}, backends = {0};
+	struct api_vec nodes = {0}, placed = {0}, backends = {0};
 	struct api_list rows = {.c = c};
 	struct agentsrv_lb_report *reports = NULL;
 	const struct st_placement *hosts;
@@ -983,9 +799,9 @@ static int lb_backends(struct api_call *c, const ProtobufCMessage *m, ProtobufCM
 		return -ENOMEM;
 	if (find_lb(c, ref->name, ref->network, lb, &net))
 		return -1;
-	ret = nodes_of(c, net.id, &nodes);
+	ret = api_nodes_of(c, net.id, &nodes);
 	if (!ret)
-		ret = placements_of(c, lb->id, &placed);
+		ret = api_placements_of(c, "lb", lb->id, &placed);
 	if (!ret)
 		ret = resolve_backends(c, lb, &nodes, &backends);
 	if (!ret)

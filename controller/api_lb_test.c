@@ -9,75 +9,14 @@
  * added and removed; the resolved backends with no host report yet; delete,
  * and names resolved without a network only when unique.
  */
-#include "controller/api.h"
-#include "controller/compile.h"
+#include "controller/api_test_util.h"
 #include "netfns/lb/lb.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
 
-#include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define URL "inproc://api_lb_test"
-
-static struct ctl ctl;
-static nng_socket sock;
-static char admin[NF_TOKEN_STRLEN], reader[NF_TOKEN_STRLEN];
-static struct nf_status st;
-
-static void make_token(char *buf, const char *id, const char *role)
-{
-	struct st_api_token t = {.created = 1};
-
-	CHECK(nf_api_token_new(buf, NF_TOKEN_STRLEN, t.hash) == 0);
-	snprintf(t.id, sizeof(t.id), "%s", id);
-	snprintf(t.role, sizeof(t.role), "%s", role);
-	CHECK(ctl.store->ops->api_token_insert(ctl.store, &t) == 0);
-}
-
-/* One call; returns the reply (free with done) or NULL. */
-static ProtobufCMessage *call(const char *token, const char *method, const ProtobufCMessage *req,
-                              const ProtobufCMessageDescriptor *reply_desc)
-{
-	ProtobufCMessage *reply = NULL;
-
-	memset(&st, 0, sizeof(st));
-	CHECK(nf_rpc_call(sock, method, token, req, reply_desc, &reply, &st, 5000) == 0);
-	return st.code == NETFN__STATUS__OK ? reply : NULL;
-}
-
-static void done(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
-
-/* True when the last call failed with code on field. */
-static bool failed(int code, const char *field)
-{
-	if (st.code == code && strcmp(st.field, field) == 0)
-		return true;
-	fprintf(stderr, "expected %s on '%s', got %s on '%s': %s\n", nf_status_name(code), field,
-	        nf_status_name(st.code), st.field, st.message);
-	return false;
-}
-
-static int count_audit(void *ctx, const struct st_audit *a)
-{
-	(void)a;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int audits(void)
-{
-	int n = 0;
-
-	CHECK(ctl.store->ops->audit_list(ctl.store, 100000, count_audit, &n) == 0);
-	return n;
-}
+static struct api_test api;
 
 static int count_lb(void *ctx, const struct st_lb *lb)
 {
@@ -90,40 +29,8 @@ static int lbs(void)
 {
 	int n = 0;
 
-	CHECK(ctl.store->ops->lb_list(ctl.store, 0, count_lb, &n) == 0);
+	CHECK(api.ctl.store->ops->lb_list(api.ctl.store, 0, count_lb, &n) == 0);
 	return n;
-}
-
-static void network_create(const char *name, const char *cidr)
-{
-	Netfn__Network n = NETFN__NETWORK__INIT;
-
-	n.name = (char *)name;
-	n.cidr = (char *)cidr;
-	done(call(admin, "network.create", &n.base, &netfn__network__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK);
-}
-
-static int64_t node_add(const char *network, const char *name, const char *addr, const char *role)
-{
-	struct store *s = ctl.store;
-	struct st_network net;
-	struct st_node n = {.created = 1};
-
-	CHECK(s->ops->network_get(s, network, &net) == 0);
-	n.network_id = net.id;
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	memset(n.id_pk, name[0] + name[strlen(name) - 1], sizeof(n.id_pk));
-	memset(n.wg_pk, name[0] + name[strlen(name) - 1] + 100, sizeof(n.wg_pk));
-	inet_pton(AF_INET, addr, &n.overlay_addr);
-	if (role) {
-		strcpy(n.labels[0].key, "role");
-		snprintf(n.labels[0].value, ST_NAME_MAX, "%s", role);
-		n.n_labels = 1;
-	}
-	CHECK(s->ops->begin(s) == 0 && s->ops->node_insert(s, &n) == 0);
-	CHECK(compile_network(s, net.id, NULL) == 0 && s->ops->commit(s) == 0);
-	return n.id;
 }
 
 /* A create request with everything a valid one needs; tests spoil one field. */
@@ -170,18 +77,14 @@ static void lb_backend(struct lb_buf *b, const char *addr, uint32_t port, uint32
 
 static Netfn__LoadBalancer *create(const char *token, Netfn__LoadBalancer *req)
 {
-	return (Netfn__LoadBalancer *)call(token, "lb.create", &req->base,
-	                                   &netfn__load_balancer__descriptor);
+	return (Netfn__LoadBalancer *)api_test_call(&api, token, "lb.create", &req->base,
+	                                            &netfn__load_balancer__descriptor);
 }
 
 static Netfn__LoadBalancer *show(const char *name, const char *network)
 {
-	Netfn__NameRef r = NETFN__NAME_REF__INIT;
-
-	r.name = (char *)name;
-	r.network = (char *)network;
-	return (Netfn__LoadBalancer *)call(reader, "lb.show", &r.base,
-	                                   &netfn__load_balancer__descriptor);
+	return (Netfn__LoadBalancer *)api_test_call_ref(&api, api.reader, "lb.show", name, network,
+	                                                &netfn__load_balancer__descriptor);
 }
 
 static Netfn__LoadBalancer *backend_change(const char *method, const char *name, const char *addr,
@@ -195,8 +98,8 @@ static Netfn__LoadBalancer *backend_change(const char *method, const char *name,
 	be.weight = weight;
 	ch.name = (char *)name;
 	ch.backend = &be;
-	return (Netfn__LoadBalancer *)call(admin, method, &ch.base,
-	                                   &netfn__load_balancer__descriptor);
+	return (Netfn__LoadBalancer *)api_test_call(&api, api.admin, method, &ch.base,
+	                                            &netfn__load_balancer__descriptor);
 }
 
 /* Each spoiled create: refused on its field, nothing stored. */
@@ -204,7 +107,7 @@ static void test_refusals(void)
 {
 	struct lb_buf b;
 	Netfn__LoadBalancer *r;
-	int a0 = audits(), l0 = lbs();
+	int a0 = api_test_audits(&api), l0 = lbs();
 	struct {
 		const char *field;
 		int code;
@@ -214,8 +117,8 @@ static void test_refusals(void)
 	do {                                                                                       \
 		want.code = (code_);                                                               \
 		want.field = (field_);                                                             \
-		CHECK(!create(admin, r));                                                          \
-		CHECK(failed(want.code, want.field));                                              \
+		CHECK(!create(api.admin, r));                                                      \
+		CHECK(api_test_failed(&api, want.code, want.field));                               \
 	} while (0)
 
 	static const char *const names[] = {"a\"b", "a;b", "", "A", "-a", "a b"};
@@ -247,7 +150,7 @@ static void test_refusals(void)
 	REFUSE(NETFN__STATUS__INVALID_ARGUMENT, "vip");
 	r = lb_req(&b, "x", "prod", "10.9.0.2", 80); /* web2's address */
 	REFUSE(NETFN__STATUS__ALREADY_EXISTS, "vip");
-	CHECK(strstr(st.message, "web2") != NULL);
+	CHECK(strstr(api.st.message, "web2") != NULL);
 	r = lb_req(&b, "x", "prod", "10.9.0.50", 80);
 	r->replicas = 2;
 	REFUSE(NETFN__STATUS__INVALID_ARGUMENT, "replicas");
@@ -344,11 +247,11 @@ static void test_refusals(void)
 
 	/* A reader may look but not change. */
 	r = lb_req(&b, "x", "prod", "", 80);
-	CHECK(!create(reader, r));
-	CHECK(failed(NETFN__STATUS__PERMISSION_DENIED, "token"));
+	CHECK(!create(api.reader, r));
+	CHECK(api_test_failed(&api, NETFN__STATUS__PERMISSION_DENIED, "token"));
 #undef REFUSE
 
-	CHECK(audits() == a0 && lbs() == l0);
+	CHECK(api_test_audits(&api) == a0 && lbs() == l0);
 }
 
 static bool is_addr(const char *s, const char *want)
@@ -361,37 +264,27 @@ static bool is_addr(const char *s, const char *want)
 
 int main(void)
 {
-	char dir[] = "/tmp/netfn-api-lb-XXXXXX";
 	struct lb_buf b;
 	Netfn__LoadBalancer *lb;
 	int64_t web1;
 	int a0, l0;
 
-	CHECK(nf_crypto_init() == 0);
-	CHECK(mkdtemp(dir) != NULL);
-	pthread_mutex_init(&ctl.lock, NULL);
-	ctl.heartbeat_ms = 1000;
-	CHECK(store_open(dir, &ctl.store) == 0);
-	if (!ctl.store)
+	if (api_test_start(&api, "lb"))
 		return check_result();
-	make_token(admin, "admin1", "admin");
-	make_token(reader, "reader1", "reader");
-	CHECK(api_start(&ctl, (const char *const[]){URL}, 1, NULL) == 0);
-	CHECK(nf_rpc_dial(URL, &sock) == 0);
 
-	network_create("prod", "10.9.0.0/24");
-	network_create("dev", "10.10.0.0/24");
-	web1 = node_add("prod", "web1", "10.9.0.1", "web");
-	node_add("prod", "web2", "10.9.0.2", "web");
-	node_add("prod", "edge1", "10.9.0.3", "lb");
-	node_add("prod", "edge2", "10.9.0.5", "lb");
-	node_add("dev", "dev1", "10.10.0.1", "web");
+	api_test_network_create(&api, "prod", "10.9.0.0/24");
+	api_test_network_create(&api, "dev", "10.10.0.0/24");
+	web1 = api_test_node_add(&api, "prod", "web1", "10.9.0.1", "web");
+	api_test_node_add(&api, "prod", "web2", "10.9.0.2", "web");
+	api_test_node_add(&api, "prod", "edge1", "10.9.0.3", "lb");
+	api_test_node_add(&api, "prod", "edge2", "10.9.0.5", "lb");
+	api_test_node_add(&api, "dev", "dev1", "10.10.0.1", "web");
 
 	test_refusals();
 
 	/* The defaults: tcp, round-robin, tcp checks, one replica on the host's own address. */
-	a0 = audits();
-	lb = create(admin, lb_req(&b, "web", "prod", "", 80));
+	a0 = api_test_audits(&api);
+	lb = create(api.admin, lb_req(&b, "web", "prod", "", 80));
 	CHECK(lb != NULL);
 	if (lb) {
 		CHECK(!strcmp(lb->network, "prod") && !strcmp(lb->protocol, "tcp"));
@@ -403,39 +296,39 @@ int main(void)
 		CHECK(lb->n_placements == 1 && lb->placements[0]->slot == 0);
 		CHECK(lb->created > 0);
 	}
-	done(lb);
-	CHECK(audits() >= a0 + 1 && lbs() == 1);
+	api_test_done(lb);
+	CHECK(api_test_audits(&api) >= a0 + 1 && lbs() == 1);
 
 	/* The same name again; the same frontend as another on host addresses. */
-	CHECK(!create(admin, lb_req(&b, "web", "prod", "", 81)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "name"));
-	CHECK(!create(admin, lb_req(&b, "web-b", "prod", "", 80)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "port"));
+	CHECK(!create(api.admin, lb_req(&b, "web", "prod", "", 81)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "name"));
+	CHECK(!create(api.admin, lb_req(&b, "web-b", "prod", "", 80)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "port"));
 	/* udp on that port is another frontend. */
 	lb = lb_req(&b, "dns", "prod", "", 80);
 	lb->protocol = "udp";
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb && !strcmp(lb->protocol, "udp") && lb->health && lb->health->interval_ms == 0);
-	done(lb);
+	api_test_done(lb);
 
 	/* vip auto: .4 is the first address neither a node nor a vip holds, then .6. */
 	lb = lb_req(&b, "api", "prod", "auto", 80);
 	lb_backend(&b, "192.0.2.10", 443, 5);
 	lb->algorithm = "source-hash";
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb && is_addr(lb->vip, "10.9.0.4"));
 	if (lb) {
 		CHECK(!strcmp(lb->algorithm, "source-hash"));
 		CHECK(lb->n_backends == 1 && !strcmp(lb->backends[0]->address, "192.0.2.10") &&
 		      lb->backends[0]->port == 443 && lb->backends[0]->weight == 5);
 	}
-	done(lb);
-	lb = create(admin, lb_req(&b, "api2", "prod", "auto", 80));
+	api_test_done(lb);
+	lb = create(api.admin, lb_req(&b, "api2", "prod", "auto", 80));
 	CHECK(lb && is_addr(lb->vip, "10.9.0.6"));
-	done(lb);
+	api_test_done(lb);
 	/* A vip taken by another load balancer, even on another port. */
-	CHECK(!create(admin, lb_req(&b, "api3", "prod", "10.9.0.6", 90)));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "vip"));
+	CHECK(!create(api.admin, lb_req(&b, "api3", "prod", "10.9.0.6", 90)));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "vip"));
 	/* A given vip, udp with checks on a TCP port, placement labels. */
 	lb = lb_req(&b, "syslog", "prod", "10.9.0.200", 514);
 	lb->protocol = "udp";
@@ -448,13 +341,13 @@ int main(void)
 	b.placep = &b.place;
 	lb->placement = &b.placep;
 	lb->n_placement = 1;
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb && is_addr(lb->vip, "10.9.0.200"));
 	if (lb) {
 		CHECK(lb->health->interval_ms == LB_HC_INTERVAL_DEF_MS && lb->health->port == 22);
 		CHECK(lb->n_placement == 1 && !strcmp(lb->placement[0]->value, "lb"));
 	}
-	done(lb);
+	api_test_done(lb);
 	/* Explicit checks, taken as given; interval 0 turns them off. */
 	lb = lb_req(&b, "fast", "prod", "", 8443);
 	netfn__lb_health_check__init(&b.hc);
@@ -464,30 +357,30 @@ int main(void)
 	b.hc.fall = 100;
 	lb->health = &b.hc;
 	lb->replicas = 2;
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb && lb->health->interval_ms == 500 && lb->health->timeout_ms == 200 &&
 	      lb->health->rise == 1 && lb->health->fall == 100 && lb->replicas == 2);
 	CHECK(lb && lb->n_placements == 2);
-	done(lb);
+	api_test_done(lb);
 	lb = lb_req(&b, "nocheck", "prod", "", 8444);
 	netfn__lb_health_check__init(&b.hc);
 	lb->health = &b.hc;
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb && lb->health->interval_ms == 0 && lb->health->rise == 0);
-	done(lb);
+	api_test_done(lb);
 
 	/* Show renders what the scheduler recorded, and slots it could not fill. */
 	struct st_network prod;
 	struct st_lb rec;
 	struct st_placement pl = {.kind = "lb", .slot = 0, .since = 1700000000};
-	CHECK(ctl.store->ops->network_get(ctl.store, "prod", &prod) == 0);
-	CHECK(ctl.store->ops->lb_get(ctl.store, prod.id, "api", &rec) == 0);
+	CHECK(api.ctl.store->ops->network_get(api.ctl.store, "prod", &prod) == 0);
+	CHECK(api.ctl.store->ops->lb_get(api.ctl.store, prod.id, "api", &rec) == 0);
 	pl.object_id = rec.id;
 	pl.node_id = web1;
 	strcpy(pl.reason, "placed: fewest replicas");
-	CHECK(ctl.store->ops->begin(ctl.store) == 0 &&
-	      ctl.store->ops->placement_put(ctl.store, &pl) == 0 &&
-	      ctl.store->ops->commit(ctl.store) == 0);
+	CHECK(api.ctl.store->ops->begin(api.ctl.store) == 0 &&
+	      api.ctl.store->ops->placement_put(api.ctl.store, &pl) == 0 &&
+	      api.ctl.store->ops->commit(api.ctl.store) == 0);
 	lb = show("api", "");
 	CHECK(lb && lb->n_placements == 1);
 	if (lb && lb->n_placements == 1) {
@@ -496,14 +389,14 @@ int main(void)
 		CHECK(lb->placements[0]->since == 1700000000);
 		CHECK(!strcmp(lb->placements[0]->reason, "placed: fewest replicas"));
 	}
-	done(lb);
-	CHECK(ctl.store->ops->lb_get(ctl.store, prod.id, "fast", &rec) == 0);
+	api_test_done(lb);
+	CHECK(api.ctl.store->ops->lb_get(api.ctl.store, prod.id, "fast", &rec) == 0);
 	pl.object_id = rec.id;
 	pl.slot = 1;
-	CHECK(ctl.store->ops->begin(ctl.store) == 0 &&
-	      ctl.store->ops->placement_delete(ctl.store, "lb", rec.id, 0) == 0 &&
-	      ctl.store->ops->placement_put(ctl.store, &pl) == 0 &&
-	      ctl.store->ops->commit(ctl.store) == 0);
+	CHECK(api.ctl.store->ops->begin(api.ctl.store) == 0 &&
+	      api.ctl.store->ops->placement_delete(api.ctl.store, "lb", rec.id, 0) == 0 &&
+	      api.ctl.store->ops->placement_put(api.ctl.store, &pl) == 0 &&
+	      api.ctl.store->ops->commit(api.ctl.store) == 0);
 	lb = show("fast", "prod");
 	CHECK(lb && lb->n_placements == 2);
 	if (lb && lb->n_placements == 2) {
@@ -512,87 +405,89 @@ int main(void)
 		CHECK(lb->placements[1]->slot == 1 && !strcmp(lb->placements[1]->node, "web1"));
 		CHECK(is_addr(lb->placements[1]->address, "10.9.0.1")); /* web1's own */
 	}
-	done(lb);
+	api_test_done(lb);
 	CHECK(!show("nosuch", ""));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "name"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
 	CHECK(!show("api", "nosuch"));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "network"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "network"));
 
 	/* A name in two networks needs its network; the only network is the default. */
 	Netfn__LoadBalancer *dev = lb_req(&b, "web", "dev", "", 80);
-	lb = create(admin, dev);
+	lb = create(api.admin, dev);
 	CHECK(lb && !strcmp(lb->network, "dev"));
-	done(lb);
+	api_test_done(lb);
 	CHECK(!show("web", ""));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "network"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "network"));
 	lb = show("web", "dev");
 	CHECK(lb && !strcmp(lb->network, "dev"));
-	done(lb);
+	api_test_done(lb);
 
 	/* List: one network, then all. */
 	Netfn__NodeListRequest lreq = NETFN__NODE_LIST_REQUEST__INIT;
 	Netfn__LoadBalancerList *list;
 	lreq.network = "dev";
-	list = (Netfn__LoadBalancerList *)call(reader, "lb.list", &lreq.base,
-	                                       &netfn__load_balancer_list__descriptor);
+	list = (Netfn__LoadBalancerList *)api_test_call(&api, api.reader, "lb.list", &lreq.base,
+	                                                &netfn__load_balancer_list__descriptor);
 	CHECK(list && list->n_lbs == 1 && !strcmp(list->lbs[0]->name, "web"));
-	done(list);
+	api_test_done(list);
 	lreq.network = "";
-	list = (Netfn__LoadBalancerList *)call(reader, "lb.list", &lreq.base,
-	                                       &netfn__load_balancer_list__descriptor);
+	list = (Netfn__LoadBalancerList *)api_test_call(&api, api.reader, "lb.list", &lreq.base,
+	                                                &netfn__load_balancer_list__descriptor);
 	CHECK(list && (int)list->n_lbs == lbs());
 	if (list && list->n_lbs > 1)
 		CHECK(!strcmp(list->lbs[0]->name, "web") && !strcmp(list->lbs[0]->network, "prod"));
-	done(list);
+	api_test_done(list);
 	lreq.network = "nosuch";
-	CHECK(!call(reader, "lb.list", &lreq.base, &netfn__load_balancer_list__descriptor));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "network"));
+	CHECK(!api_test_call(&api, api.reader, "lb.list", &lreq.base,
+	                     &netfn__load_balancer_list__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "network"));
 
 	/* Backends: add, refuse a duplicate, remove, refuse the last of an lb without selector. */
-	a0 = audits();
+	a0 = api_test_audits(&api);
 	lb = backend_change("lb.backend_add", "api", "192.0.2.11", 443, 0);
 	CHECK(lb && lb->n_backends == 2 && lb->backends[1]->weight == 1);
-	done(lb);
-	CHECK(audits() >= a0 + 1); /* and the scheduler's, filling fast's empty slot */
+	api_test_done(lb);
+	CHECK(api_test_audits(&api) >= a0 + 1); /* and the scheduler's, filling fast's empty slot */
 	CHECK(!backend_change("lb.backend_add", "api", "192.0.2.11", 443, 7));
-	CHECK(failed(NETFN__STATUS__ALREADY_EXISTS, "backend"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__ALREADY_EXISTS, "backend"));
 	CHECK(!backend_change("lb.backend_add", "api", "192.0.2.12", 0, 0));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "backend.port"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "backend.port"));
 	CHECK(!backend_change("lb.backend_add", "api", "nope", 80, 0));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "backend.address"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "backend.address"));
 	CHECK(!backend_change("lb.backend_add", "nosuch", "192.0.2.12", 80, 0));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "name"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
 	CHECK(!backend_change("lb.backend_remove", "api", "192.0.2.99", 443, 0));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "backend"));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "backend"));
 	lb = backend_change("lb.backend_remove", "api", "192.0.2.10", 443, 0);
 	CHECK(lb && lb->n_backends == 1 && !strcmp(lb->backends[0]->address, "192.0.2.11"));
-	done(lb);
+	api_test_done(lb);
 	Netfn__LbBackendChange empty = NETFN__LB_BACKEND_CHANGE__INIT;
 	empty.name = "api";
-	CHECK(!call(admin, "lb.backend_add", &empty.base, &netfn__load_balancer__descriptor));
-	CHECK(failed(NETFN__STATUS__INVALID_ARGUMENT, "backend"));
+	CHECK(!api_test_call(&api, api.admin, "lb.backend_add", &empty.base,
+	                     &netfn__load_balancer__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__INVALID_ARGUMENT, "backend"));
 	/* explicit-only: its last backend cannot go. */
 	lb = lb_req(&b, "only", "prod", "", 9000);
 	lb->backend_port = 0;
 	lb->n_backend_selector = 0;
 	lb_backend(&b, "192.0.2.30", 80, 1);
-	lb = create(admin, lb);
+	lb = create(api.admin, lb);
 	CHECK(lb != NULL);
-	done(lb);
-	l0 = lbs(), a0 = audits();
+	api_test_done(lb);
+	l0 = lbs(), a0 = api_test_audits(&api);
 	CHECK(!backend_change("lb.backend_remove", "only", "192.0.2.30", 80, 0));
-	CHECK(failed(NETFN__STATUS__FAILED_PRECONDITION, "backend"));
-	CHECK(lbs() == l0 && audits() == a0);
+	CHECK(api_test_failed(&api, NETFN__STATUS__FAILED_PRECONDITION, "backend"));
+	CHECK(lbs() == l0 && api_test_audits(&api) == a0);
 
 	/* Resolved backends: the selector's nodes, then explicit ones; no report yet. */
 	Netfn__NameRef ref = NETFN__NAME_REF__INIT;
 	Netfn__LbBackendList *bl;
 	lb = backend_change("lb.backend_add", "fast", "10.9.0.3", 9090, 4);
 	CHECK(lb != NULL);
-	done(lb);
+	api_test_done(lb);
 	ref.name = "fast";
-	bl = (Netfn__LbBackendList *)call(reader, "lb.backends", &ref.base,
-	                                  &netfn__lb_backend_list__descriptor);
+	bl = (Netfn__LbBackendList *)api_test_call(&api, api.reader, "lb.backends", &ref.base,
+	                                           &netfn__lb_backend_list__descriptor);
 	CHECK(bl && bl->n_backends == 3 && !strcmp(bl->name, "fast") &&
 	      !strcmp(bl->network, "prod"));
 	if (bl && bl->n_backends == 3) {
@@ -608,48 +503,42 @@ int main(void)
 			      !strcmp(bl->backends[i]->host, "") &&
 			      bl->backends[i]->connections == 0);
 	}
-	done(bl);
+	api_test_done(bl);
 
 	/* Delete: by a reader refused; then gone, its placements with it. */
 	ref.name = "api";
 	ref.network = "";
-	CHECK(!call(reader, "lb.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(failed(NETFN__STATUS__PERMISSION_DENIED, "token"));
-	l0 = lbs(), a0 = audits();
-	done(call(admin, "lb.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK && lbs() == l0 - 1 && audits() >= a0 + 1);
-	CHECK(!call(admin, "lb.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(failed(NETFN__STATUS__NOT_FOUND, "name"));
+	CHECK(!api_test_call(&api, api.reader, "lb.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__PERMISSION_DENIED, "token"));
+	l0 = lbs(), a0 = api_test_audits(&api);
+	api_test_done(
+	    api_test_call(&api, api.admin, "lb.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api.st.code == NETFN__STATUS__OK && lbs() == l0 - 1 &&
+	      api_test_audits(&api) >= a0 + 1);
+	CHECK(!api_test_call(&api, api.admin, "lb.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api_test_failed(&api, NETFN__STATUS__NOT_FOUND, "name"));
 	/* Its vip is free again. */
-	lb = create(admin, lb_req(&b, "api4", "prod", "auto", 80));
+	lb = create(api.admin, lb_req(&b, "api4", "prod", "auto", 80));
 	CHECK(lb && is_addr(lb->vip, "10.9.0.4"));
-	done(lb);
+	api_test_done(lb);
 
 	/* Deleting a network (its nodes first) deletes its load balancers. */
 	l0 = lbs();
 	ref.name = "dev1";
 	ref.network = "dev";
-	done(call(admin, "node.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK);
+	api_test_done(
+	    api_test_call(&api, api.admin, "node.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api.st.code == NETFN__STATUS__OK);
 	ref.name = "dev";
 	ref.network = "";
-	done(call(admin, "network.delete", &ref.base, &netfn__empty__descriptor));
-	CHECK(st.code == NETFN__STATUS__OK && lbs() == l0 - 1);
+	api_test_done(
+	    api_test_call(&api, api.admin, "network.delete", &ref.base, &netfn__empty__descriptor));
+	CHECK(api.st.code == NETFN__STATUS__OK && lbs() == l0 - 1);
 	/* Now one network is left: create may leave it out. */
-	lb = create(admin, lb_req(&b, "solo", "", "", 7000));
+	lb = create(api.admin, lb_req(&b, "solo", "", "", 7000));
 	CHECK(lb && !strcmp(lb->network, "prod"));
-	done(lb);
+	api_test_done(lb);
 
-	nng_close(sock);
-	api_stop();
-	store_close(ctl.store);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	rmdir(dir);
+	api_test_stop(&api);
 	return check_result();
 }

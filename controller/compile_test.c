@@ -17,6 +17,7 @@
  */
 #include "controller/compile.h"
 #include "controller/sched.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
 
 #include <arpa/inet.h>
@@ -807,13 +808,6 @@ int main(void)
 	vpn_config_free(&vc);
 
 	store_close(s);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	CHECK(rmdir(dir) == 0);
+	CHECK(store_test_dir_remove(dir) == 0);
 	return check_result();
 }

@@ -7,6 +7,7 @@
  * full network is -ENOSPC.
  */
 #include "controller/ipam.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
 
 #include <arpa/inet.h>
@@ -147,14 +148,6 @@ int main(void)
 	CHECK(s->ops->commit(s) == 0);
 
 	store_close(s);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	CHECK(rmdir(dir) == 0);
+	CHECK(store_test_dir_remove(dir) == 0);
 	return check_result();
 }

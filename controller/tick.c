@@ -32,6 +32,7 @@
 #include "controller/compile.h"
 #include "controller/sched.h"
 #include "netfns/common/log.h"
+#include "netfns/common/pause.h"
 
 #define TICK_MIN_MS 50
 /* A failing network is logged once per this long, not once per pass. */
@@ -282,23 +283,7 @@ static void tick_pass(struct tick *t)
 /* Waits ms unless stopped first; false when stopped. */
 static bool pause_ms(struct tick *t, uint32_t ms)
 {
-	struct timespec ts;
-	bool stopping;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&t->lock);
-	while (!t->stopping)
-		if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) == ETIMEDOUT)
-			break;
-	stopping = t->stopping;
-	pthread_mutex_unlock(&t->lock);
-	return !stopping;
+	return nf_pause_ms(&t->lock, &t->cond, &t->stopping, ms);
 }
 
 static void *tick_main(void *arg)

@@ -10,6 +10,7 @@
 #include "controller/tick.h"
 #include "controller/compile.h"
 #include "controller/sched.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
 
 #include <arpa/inet.h>
@@ -211,13 +212,6 @@ int main(void)
 	tick_stop(NULL);
 
 	store_close(ctl.store);
-	for (const char *const *f =
-	         (const char *const[]){"netfn.db", "netfn.db-wal", "netfn.db-shm", NULL};
-	     *f; f++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", dir, *f);
-		unlink(path);
-	}
-	CHECK(rmdir(dir) == 0);
+	CHECK(store_test_dir_remove(dir) == 0);
 	return check_result();
 }

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netfns/common/prefix.h"
+
 /* Writes "field: reason" into err; always -EINVAL. */
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, const char *field,
                                                       const char *fmt, ...)
@@ -44,23 +46,6 @@ static const char *shown(const char *s, char out[72])
 	if (s[i])
 		strcat(out, "...");
 	return out;
-}
-
-/* A dotted IPv4 host address; the reason when it is not one. */
-static const char *addr_parse(const char *s, struct in_addr *out)
-{
-	uint32_t h;
-
-	if (!s || inet_pton(AF_INET, s, out) != 1)
-		return "not a dotted IPv4 address";
-	h = ntohl(out->s_addr);
-	if (h == 0)
-		return "0.0.0.0 is not a host";
-	if (h == 0xffffffffu)
-		return "the broadcast address is not a host";
-	if ((h >> 28) == 0xe)
-		return "a multicast address is not a host";
-	return NULL;
 }
 
 /* A valid name, folded to lower case into out (DNS_NAME_MAX). */
@@ -230,7 +215,7 @@ int conv_dns_from_pb(const Netfn__DnsSection *pb, struct dns_config *out, char *
 		            DNS_MAX_SERVERS);
 	for (size_t i = 0; i < pb->n_servers; i++) {
 		snprintf(field, sizeof(field), "servers[%zu]", i);
-		if ((why = addr_parse(pb->servers[i], &out->servers[i])))
+		if ((why = nf_ipv4_host_parse(pb->servers[i], &out->servers[i])))
 			return fail(err, errlen, field, "'%s': %s",
 			            shown(pb->servers[i] ? pb->servers[i] : "", show), why);
 		for (size_t k = 0; k < i; k++)
@@ -241,7 +226,7 @@ int conv_dns_from_pb(const Netfn__DnsSection *pb, struct dns_config *out, char *
 	}
 	out->serve = pb->serve;
 	if (pb->serve || (pb->listen && pb->listen[0])) {
-		if ((why = addr_parse(pb->listen, &out->listen)))
+		if ((why = nf_ipv4_host_parse(pb->listen, &out->listen)))
 			return fail(err, errlen, "listen", "'%s': %s%s",
 			            shown(pb->listen ? pb->listen : "", show), why,
 			            pb->serve ? " (a server needs the address to answer on)" : "");

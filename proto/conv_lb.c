@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netfns/common/prefix.h"
+
 /* Writes "frontends[ID].field: reason" into err and names the frontend; always -EINVAL. */
 __attribute__((format(printf, 6, 7))) static int fail(char *err, size_t errlen, uint64_t *bad_id,
                                                       uint64_t id, const char *field,
@@ -43,26 +45,6 @@ static bool text_ok(const char *s)
 		if (*s < 0x20 || *s > 0x7e || strchr("\"'\\;", *s))
 			return false;
 	return true;
-}
-
-/*
- * A dotted IPv4 unicast address. The unspecified, broadcast and multicast
- * addresses are refused: none can be a frontend or a DNAT target.
- */
-static const char *addr_parse(const char *s, struct in_addr *out)
-{
-	uint32_t h;
-
-	if (inet_pton(AF_INET, s, out) != 1)
-		return "not a dotted IPv4 address";
-	h = ntohl(out->s_addr);
-	if (h == 0)
-		return "0.0.0.0 is not a host";
-	if (h == 0xffffffffu)
-		return "the broadcast address is not a host";
-	if ((h >> 28) == 0xe)
-		return "a multicast address is not a host";
-	return NULL;
 }
 
 static int health_from_pb(uint64_t id, const Netfn__LbHealthCheck *p, struct lb_health *h,
@@ -126,7 +108,7 @@ static int backends_from_pb(uint64_t id, Netfn__LbBackend **in, size_t n, struct
 		struct lb_backend *b = &f->backends[i];
 
 		snprintf(field, sizeof(field), "backends[%zu].address", i);
-		if ((why = addr_parse(p->address, &b->addr)))
+		if ((why = nf_ipv4_host_parse(p->address, &b->addr)))
 			return fail(err, errlen, bad_id, id, field, "'%.64s': %s", p->address, why);
 		snprintf(field, sizeof(field), "backends[%zu].port", i);
 		if (p->port < 1 || p->port > 65535)
@@ -168,7 +150,7 @@ static int frontend_from_pb(const Netfn__LbFrontend *p, struct lb_frontend *f, c
 	if (lb_proto_parse(p->protocol, &f->proto) < 0)
 		return fail(err, errlen, bad_id, id, "protocol", "'%.16s' is not tcp or udp",
 		            p->protocol);
-	if ((why = addr_parse(p->address, &f->addr)))
+	if ((why = nf_ipv4_host_parse(p->address, &f->addr)))
 		return fail(err, errlen, bad_id, id, "address", "'%.64s': %s", p->address, why);
 	if (p->port < 1 || p->port > 65535)
 		return fail(err, errlen, bad_id, id, "port", "%u is not a port (1-65535)", p->port);

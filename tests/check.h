@@ -8,8 +8,12 @@
 
 #include <stdio.h>
 
-static int check_failures;
-static int check_total;
+/*
+ * The program's counts. Weak, so that a test's helper files, which include
+ * this header too, add to the same counts as the test itself.
+ */
+__attribute__((weak)) int check_failures;
+__attribute__((weak)) int check_total;
 
 #define CHECK(expr)                                                                                \
 	do {                                                                                       \

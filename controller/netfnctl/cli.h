@@ -94,6 +94,48 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct args_opt *opts,
 int cli_call(struct cli *c, const char *method, const ProtobufCMessage *req,
              const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
 
+/* Frees a reply of cli_call; accepts NULL. */
+void cli_reply_free(void *reply);
+
+/*
+ * cli_parse with --network NET as the one flag (*network NULL when not
+ * given): the form of every command on one network's objects.
+ */
+int cli_parse_network(struct cli *c, int argc, char **argv, const char **network, const char **pos,
+                      size_t min_pos, size_t max_pos, size_t *n_pos, const char *pos_desc);
+
+/* Parses NAME [--network NET] (pos_desc names NAME in the hint) into ref, pointing into argv. */
+int cli_parse_ref(struct cli *c, int argc, char **argv, const char *pos_desc, Netfn__NameRef *ref);
+
+/* Parses NAME [--network NET] into ref and calls method with it (show, delete), as cli_call. */
+int cli_call_ref(struct cli *c, int argc, char **argv, const char *pos_desc, Netfn__NameRef *ref,
+                 const char *method, const ProtobufCMessageDescriptor *reply_desc,
+                 ProtobufCMessage **reply);
+
+/* Parses [--network NET] and calls method with a NodeListRequest for it (lists), as cli_call. */
+int cli_call_network(struct cli *c, int argc, char **argv, const char *method,
+                     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply);
+
+/*
+ * Runs the verb in argv[0] of a verb with verbs of its own (lb backend);
+ * global flags go after it. hint lists the verbs when one is missing (NULL:
+ * no list).
+ */
+int cli_dispatch(struct cli *c, int argc, char **argv, const struct cli_verb *verbs, size_t n,
+                 const char *hint);
+
+/* Parses --ttl's duration (NULL: not given, 0) into *seconds; -EINVAL with usage printed. */
+int cli_parse_ttl(struct cli *c, const char *value, int64_t *seconds);
+
+/* Adds strings as one cell, joined by sep. */
+void cli_join_cell(struct table *t, char *const *v, size_t n, const char *sep);
+
+/* Writes where replicas were placed as a JSON array of {slot, node, address, since, reason}. */
+void cli_placements_json(struct json *j, Netfn__Placement *const *v, size_t n);
+
+/* Prints where replicas were placed as a table (SLOT NODE ADDRESS SINCE REASON). */
+int cli_placements_table(Netfn__Placement *const *v, size_t n);
+
 /* Prints a mutation's confirmation line to stderr (never the token). */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -105,6 +147,16 @@ void cli_labels_json(struct json *j, Netfn__Label *const *v, size_t n);
 
 /* Adds labels as one table cell "k=v,k2=v2" ("-" when none). */
 void cli_labels_cell(struct table *t, Netfn__Label *const *v, size_t n);
+
+/* Adds labels as one cell, or none when there are none. */
+void cli_labels_cell_or(struct table *t, Netfn__Label *const *v, size_t n, const char *none);
+
+/*
+ * Parses flag's value (NULL: not given, no labels) into out (ARGS_MAX_LABELS
+ * entries) and *n; a usage error names the flag. Returns 0 or -EINVAL.
+ */
+int cli_labels_parse(struct cli *c, const char *flag, const char *value, struct args_label *out,
+                     size_t *n);
 
 /* Points msgs/ptrs (n entries each, caller's storage) at the parsed labels. */
 void cli_labels_to_pb(const struct args_label *in, size_t n, Netfn__Label *msgs,

@@ -37,9 +37,9 @@ static int cloud_init(struct cli *c, int argc, char **argv)
 	    {.name = "--apt-source", .kind = ARGS_STR, .dest = &apt_source},
 	};
 	struct userdata u = {0};
-	size_t n_labels = 0, n_pos, len = 0;
+	size_t n_labels, n_pos, len = 0;
 	char *text = NULL;
-	int64_t ttl_s = 0;
+	int64_t ttl_s;
 	char err[256];
 	FILE *f = NULL;
 	int rc;
@@ -49,12 +49,12 @@ static int cloud_init(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!network)
 		return cli_usage(c, "bootstrap cloud-init: missing --network");
-	if (ttl && args_parse_duration(ttl, &ttl_s))
-		return cli_usage(
-		    c, "--ttl: bad duration '%.32s' (use 90s, 30m, 12h, 7d or seconds)", ttl);
-	if (label_arg &&
-	    args_parse_labels(label_arg, labels, ARGS_MAX_LABELS, &n_labels, err, sizeof(err)))
-		return cli_usage(c, "--labels: %s", err);
+	rc = cli_parse_ttl(c, ttl, &ttl_s);
+	if (rc)
+		return rc;
+	rc = cli_labels_parse(c, "--labels", label_arg, labels, &n_labels);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n_labels; i++)
 		if (userdata_check_label(&labels[i], err, sizeof(err)))
 			return cli_usage(c, "--labels: %s", err);

@@ -30,12 +30,6 @@ static const char *const list_columns[] = {"NAME",    "NETWORK", "ADDRESS",
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static void free_reply(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* ---- output ---- */
 
 /* "expires in N days" (or hours, minutes), rounded up: a 7d key just made has 7 days left. */
@@ -132,15 +126,10 @@ static int client_detail(const Netfn__Client *cl)
 	table_cell(t, "public_key:");
 	table_cell(t, cl->public_key);
 	table_cell(t, "labels:");
-	if (cl->n_labels)
-		cli_labels_cell(t, cl->labels, cl->n_labels);
-	else
-		table_cell(t, "none");
+	cli_labels_cell_or(t, cl->labels, cl->n_labels, "none");
 	table_cell(t, "gateway_selector:");
-	if (cl->n_gateway_selector)
-		cli_labels_cell(t, cl->gateway_selector, cl->n_gateway_selector);
-	else
-		table_cell(t, "any node with an endpoint");
+	cli_labels_cell_or(t, cl->gateway_selector, cl->n_gateway_selector,
+	                   "any node with an endpoint");
 	table_cell(t, "gateway:");
 	or_none(t, cl->gateway, cl->expired ? "none (the key expired)" : "none placed");
 	table_cell(t, "gateway_endpoint:");
@@ -148,18 +137,10 @@ static int client_detail(const Netfn__Client *cl)
 	table_cell(t, "network_cidr:");
 	table_cell(t, cl->network_cidr);
 	table_cell(t, "dns:");
-	if (cl->n_dns) {
-		char *joined = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&joined, &len);
-
-		for (size_t i = 0; f && i < cl->n_dns; i++)
-			fprintf(f, "%s%s", i ? "," : "", cl->dns[i]);
-		table_cell(t, f && fclose(f) == 0 ? joined : "?");
-		free(joined);
-	} else {
+	if (cl->n_dns)
+		cli_join_cell(t, cl->dns, cl->n_dns, ",");
+	else
 		table_cell(t, "none placed");
-	}
 	table_cell(t, "dns_zone:");
 	table_cell(t, cl->dns_zone);
 	table_cell(t, "expires:");
@@ -282,10 +263,10 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 	/* The secrets: fixed-size, wiped on every path out. */
 	uint8_t priv[WGQUICK_KEY_LEN], pub[WGQUICK_KEY_LEN];
 	char priv_b64[WGQUICK_KEY_B64], pub_b64[WGQUICK_KEY_B64];
-	char text[WGQUICK_TEXT_MAX], err[256];
-	size_t n_labels = 0, n_sel = 0, n_pos;
+	char text[WGQUICK_TEXT_MAX];
+	size_t n_labels, n_sel, n_pos;
 	const char *pos[1];
-	int64_t ttl = 0;
+	int64_t ttl;
 	FILE *out = NULL;
 	bool made = false;
 	int fd = -1, rc;
@@ -294,15 +275,15 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 	rc = cli_parse(c, argc, argv, opts, COUNT(opts), pos, 1, 1, &n_pos, "NAME");
 	if (rc)
 		return rc;
-	if (fl.labels &&
-	    args_parse_labels(fl.labels, labels, ARGS_MAX_LABELS, &n_labels, err, sizeof(err)))
-		return cli_usage(c, "--labels: %s", err);
-	if (fl.gateway &&
-	    args_parse_labels(fl.gateway, sel, ARGS_MAX_LABELS, &n_sel, err, sizeof(err)))
-		return cli_usage(c, "--gateway-selector: %s", err);
-	if (fl.ttl && args_parse_duration(fl.ttl, &ttl))
-		return cli_usage(
-		    c, "--ttl: bad duration '%.32s' (use 90s, 30m, 12h, 7d or seconds)", fl.ttl);
+	rc = cli_labels_parse(c, "--labels", fl.labels, labels, &n_labels);
+	if (rc)
+		return rc;
+	rc = cli_labels_parse(c, "--gateway-selector", fl.gateway, sel, &n_sel);
+	if (rc)
+		return rc;
+	rc = cli_parse_ttl(c, fl.ttl, &ttl);
+	if (rc)
+		return rc;
 	/* With --json the client goes to stdout: a made key's file needs a place of its own. */
 	if (c->json && !fl.output && !fl.public_key)
 		return cli_usage(c, "--json prints the client: give --output FILE for the wg-quick "
@@ -382,7 +363,7 @@ cleanup:
 	/* Nothing useful was written: leave no empty or partial file behind. */
 	if (fl.output && out && rc)
 		unlink(fl.output);
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -390,80 +371,40 @@ cleanup:
 
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
-	Netfn__NodeListRequest req = NETFN__NODE_LIST_REQUEST__INIT;
 	Netfn__ClientList *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	req.network = cli_str(network);
-	rc = cli_call(c, "client.list", &req.base, &netfn__client_list__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_clients(c, reply->clients, reply->n_clients);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_network(c, argc, argv, "client.list", &netfn__client_list__descriptor,
+	                      (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_clients(c, reply->clients, reply->n_clients);
+	cli_reply_free(reply);
 	return rc;
-}
-
-/* Parses NAME [--network NET] into a NameRef pointing into argv. */
-static int parse_ref(struct cli *c, int argc, char **argv, Netfn__NameRef *ref)
-{
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[1];
-	size_t n_pos;
-	int rc;
-
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 1, 1, &n_pos, "NAME");
-	if (rc)
-		return rc;
-	ref->name = cli_str(pos[0]);
-	ref->network = cli_str(network);
-	return 0;
 }
 
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	Netfn__Client *reply = NULL;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "client.show", &req.base, &netfn__client__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_client(c, reply);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "client.show", &netfn__client__descriptor,
+	                  (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_client(c, reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
 static int cmd_delete(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "client.delete", &req.base, NULL, NULL);
-	if (rc)
-		return rc;
-	cli_note("client %s deleted: its key is revoked", req.name);
-	return 0;
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "client.delete", NULL, NULL);
+	if (rc == 0)
+		cli_note("client %s deleted: its key is revoked", ref.name);
+	return rc;
 }
 
 static const struct cli_verb verbs[] = {

@@ -17,18 +17,11 @@
 #include "controller/netfnctl/fwrule.h"
 
 static const char *const record_columns[] = {"ID", "NAME", "TYPE", "VALUE", "TTL", "AUTO"};
-static const char *const server_columns[] = {"SLOT", "NODE", "ADDRESS", "SINCE", "REASON"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Words an SRV value may be typed as: PRIORITY WEIGHT PORT TARGET. */
 #define MAX_VALUE_WORDS 4
-
-static void free_reply(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
 
 /* ---- output ---- */
 
@@ -60,19 +53,7 @@ static void zone_json(struct json *j, const Netfn__DnsZone *z)
 	json_key(j, "records");
 	records_json(j, z->records, z->n_records);
 	json_key(j, "servers");
-	json_array_begin(j);
-	for (size_t i = 0; i < z->n_servers; i++) {
-		const Netfn__Placement *p = z->servers[i];
-
-		json_object_begin(j);
-		json_kv_uint(j, "slot", p->slot);
-		json_kv_string(j, "node", p->node);
-		json_kv_string(j, "address", p->address);
-		json_kv_int(j, "since", p->since);
-		json_kv_string(j, "reason", p->reason);
-		json_object_end(j);
-	}
-	json_array_end(j);
+	cli_placements_json(j, z->servers, z->n_servers);
 	json_object_end(j);
 }
 
@@ -101,35 +82,13 @@ static int records_table(Netfn__DnsRecord *const *v, size_t n)
 	return rc;
 }
 
-static int servers_table(Netfn__Placement *const *v, size_t n)
-{
-	struct table *t = NULL;
-	char since[32];
-	int rc;
-
-	rc = table_new(COUNT(server_columns), server_columns, &t);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		table_cellf(t, "%u", v[i]->slot);
-		table_cell(t, v[i]->node);
-		table_cell(t, v[i]->address);
-		table_fmt_time(v[i]->since, since, sizeof(since));
-		table_cell(t, since);
-		table_cell(t, v[i]->reason);
-	}
-	rc = table_print(t, stdout);
-	table_free(t);
-	return rc;
-}
-
 /* The zone for people: its name, its servers, then its records. */
 static int zone_detail(const Netfn__DnsZone *z)
 {
 	int rc;
 
 	printf("zone: %s (network %s)\n\n", cli_str(z->zone), cli_str(z->network));
-	rc = servers_table(z->servers, z->n_servers);
+	rc = cli_placements_table(z->servers, z->n_servers);
 	if (rc)
 		return rc;
 	fputc('\n', stdout);
@@ -138,31 +97,20 @@ static int zone_detail(const Netfn__DnsZone *z)
 
 /* ---- calls ---- */
 
-/* Fetches the zone of network (NULL: the only network). */
-static int get_zone(struct cli *c, const char *network, Netfn__DnsZone **out)
+/* [--network NET]: fetches the zone of that network (not given: the only one). */
+static int get_zone(struct cli *c, int argc, char **argv, Netfn__DnsZone **out)
 {
-	Netfn__NodeListRequest req = NETFN__NODE_LIST_REQUEST__INIT;
-
-	req.network = cli_str(network);
-	return cli_call(c, "dns.zone", &req.base, &netfn__dns_zone__descriptor,
-	                (ProtobufCMessage **)out);
+	return cli_call_network(c, argc, argv, "dns.zone", &netfn__dns_zone__descriptor,
+	                        (ProtobufCMessage **)out);
 }
 
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
 	Netfn__DnsZone *zone = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
 	struct json j;
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, COUNT(opts), NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	rc = get_zone(c, network, &zone);
+	rc = get_zone(c, argc, argv, &zone);
 	if (rc)
 		goto cleanup;
 	if (c->json) {
@@ -173,25 +121,17 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		rc = zone_detail(zone);
 	}
 cleanup:
-	free_reply(zone);
+	cli_reply_free(zone);
 	return rc;
 }
 
 static int record_list(struct cli *c, int argc, char **argv)
 {
 	Netfn__DnsZone *zone = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
 	struct json j;
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, COUNT(opts), NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	rc = get_zone(c, network, &zone);
+	rc = get_zone(c, argc, argv, &zone);
 	if (rc)
 		goto cleanup;
 	if (c->json) {
@@ -202,7 +142,7 @@ static int record_list(struct cli *c, int argc, char **argv)
 		rc = records_table(zone->records, zone->n_records);
 	}
 cleanup:
-	free_reply(zone);
+	cli_reply_free(zone);
 	return rc;
 }
 
@@ -258,7 +198,7 @@ static int record_add(struct cli *c, int argc, char **argv)
 		cli_note("dns record %llu added to network %s", (unsigned long long)reply->id,
 		         reply->network);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	free(value);
 	return rc;
 }
@@ -266,15 +206,11 @@ cleanup:
 static int record_delete(struct cli *c, int argc, char **argv)
 {
 	Netfn__DnsRecordRef req = NETFN__DNS_RECORD_REF__INIT;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[1];
+	const char *network, *pos[1];
 	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, COUNT(opts), pos, 1, 1, &n_pos, "ID");
+	rc = cli_parse_network(c, argc, argv, &network, pos, 1, 1, &n_pos, "ID");
 	if (rc)
 		return rc;
 	if (fwrule_parse_id(pos[0], &req.id) || req.id == 0)
@@ -299,13 +235,8 @@ static const struct cli_verb record_verbs[] = {
 /* "record" is a verb with verbs of its own; global flags go after them. */
 static int cmd_record(struct cli *c, int argc, char **argv)
 {
-	if (argc < 1 || argv[0][0] == '-')
-		return cli_usage(c, "dns record: missing verb (add, delete or list)");
-	for (size_t k = 0; k < COUNT(record_verbs); k++) {
-		if (!strcmp(record_verbs[k].name, argv[0]))
-			return record_verbs[k].run(c, argc - 1, argv + 1);
-	}
-	return cli_usage(c, "dns record: unknown verb '%.64s'", argv[0]);
+	return cli_dispatch(c, argc, argv, record_verbs, COUNT(record_verbs),
+	                    "add, delete or list");
 }
 
 static const struct cli_verb verbs[] = {

@@ -33,12 +33,6 @@ static const char *const policy_columns[] = {"NAME",      "NETWORK", "SELECTOR",
 
 #define N_POLICY_COLUMNS (sizeof(policy_columns) / sizeof(policy_columns[0]))
 
-static void free_reply(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /*
  * src or dst as one cell. Entries are joined with '|' (they are OR-ed), not
  * ',', which already separates the labels inside a selector entry; none
@@ -46,23 +40,10 @@ static void free_reply(void *m)
  */
 static void addrs_cell(struct table *t, char *const *v, size_t n)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (n == 0) {
+	if (n == 0)
 		table_cell(t, "any");
-		return;
-	}
-	f = open_memstream(&buf, &len);
-	if (!f) {
-		table_cell(t, "?");
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? "|" : "", cli_str(v[i]));
-	table_cell(t, fclose(f) == 0 ? buf : "?");
-	free(buf);
+	else
+		cli_join_cell(t, v, n, "|");
 }
 
 static void rule_row(struct table *t, const Netfn__FwRule *r)
@@ -126,10 +107,7 @@ static void policy_json(struct json *j, const Netfn__FwPolicy *p)
 /* An empty selector picks every node of the network. */
 static void selector_cell(struct table *t, const Netfn__FwPolicy *p)
 {
-	if (p->n_selector == 0)
-		table_cell(t, "all");
-	else
-		cli_labels_cell(t, p->selector, p->n_selector);
+	cli_labels_cell_or(t, p->selector, p->n_selector, "all");
 }
 
 /* One policy for people: its fields, then its rules. */
@@ -270,7 +248,7 @@ static int policy_create(struct cli *c, int argc, char **argv)
 	    {.name = "--rules-file", .kind = ARGS_STR, .dest = &rules_file},
 	};
 	Netfn__FwRule **rules = NULL;
-	size_t n_sel = 0, n_rules = 0, n_pos, text_len = 0;
+	size_t n_sel, n_rules = 0, n_pos, text_len = 0;
 	const char *pos[1];
 	char *text = NULL;
 	char err[256];
@@ -282,8 +260,9 @@ static int policy_create(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!network)
 		return cli_usage(c, "firewall policy create: missing --network");
-	if (selector && args_parse_labels(selector, sel, ARGS_MAX_LABELS, &n_sel, err, sizeof(err)))
-		return cli_usage(c, "--selector: %s", err);
+	rc = cli_labels_parse(c, "--selector", selector, sel, &n_sel);
+	if (rc)
+		return rc;
 	if (rules_file) {
 		rc = read_input(c, "--rules-file", rules_file, &text, &text_len);
 		if (rc)
@@ -313,7 +292,7 @@ static int policy_create(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	rc = print_policy(c, reply);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	fwrule_list_free(rules, n_rules);
 	free(text);
 	return rc;
@@ -321,87 +300,48 @@ cleanup:
 
 static int policy_list(struct cli *c, int argc, char **argv)
 {
-	Netfn__NodeListRequest req = NETFN__NODE_LIST_REQUEST__INIT;
 	Netfn__FwPolicyList *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	req.network = cli_str(network);
-	rc = cli_call(c, "firewall.policy.list", &req.base, &netfn__fw_policy_list__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_policies(c, reply->policies, reply->n_policies);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_network(c, argc, argv, "firewall.policy.list",
+	                      &netfn__fw_policy_list__descriptor, (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_policies(c, reply->policies, reply->n_policies);
+	cli_reply_free(reply);
 	return rc;
 }
 
-/* Parses NAME [--network NET] into a NameRef pointing into argv. */
-static int parse_ref(struct cli *c, int argc, char **argv, Netfn__NameRef *ref,
-                     const char *pos_desc)
+/* pos_desc [--network NET]: fetches one policy with its rules and counters. */
+static int fetch_policy(struct cli *c, int argc, char **argv, const char *pos_desc,
+                        Netfn__FwPolicy **out)
 {
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[1];
-	size_t n_pos;
-	int rc;
+	Netfn__NameRef ref;
 
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 1, 1, &n_pos, pos_desc);
-	if (rc)
-		return rc;
-	ref->name = cli_str(pos[0]);
-	ref->network = cli_str(network);
-	return 0;
-}
-
-/* Fetches one policy with its rules and counters; *out to free_reply. */
-static int fetch_policy(struct cli *c, const Netfn__NameRef *ref, Netfn__FwPolicy **out)
-{
-	return cli_call(c, "firewall.policy.show", &ref->base, &netfn__fw_policy__descriptor,
-	                (ProtobufCMessage **)out);
+	return cli_call_ref(c, argc, argv, pos_desc, &ref, "firewall.policy.show",
+	                    &netfn__fw_policy__descriptor, (ProtobufCMessage **)out);
 }
 
 static int policy_show(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
 	Netfn__FwPolicy *reply = NULL;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req, "NAME");
-	if (rc)
-		return rc;
-	rc = fetch_policy(c, &req, &reply);
-	if (rc)
-		goto cleanup;
-	rc = print_policy(c, reply);
-cleanup:
-	free_reply(reply);
+	rc = fetch_policy(c, argc, argv, "NAME", &reply);
+	if (rc == 0)
+		rc = print_policy(c, reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
 static int policy_delete(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req, "NAME");
-	if (rc)
-		return rc;
-	rc = cli_call(c, "firewall.policy.delete", &req.base, NULL, NULL);
-	if (rc)
-		return rc;
-	cli_note("firewall policy %s deleted", req.name);
-	return 0;
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "firewall.policy.delete", NULL, NULL);
+	if (rc == 0)
+		cli_note("firewall policy %s deleted", ref.name);
+	return rc;
 }
 
 /* ---- rule ---- */
@@ -535,7 +475,7 @@ static int rule_add(struct cli *c, int argc, char **argv)
 	if (rc == 0 && added_id(reply, position, &id))
 		cli_note("firewall rule %llu added to policy %s", (unsigned long long)id, pos[0]);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	fwrule_free(from_json);
 	free(multi[0].vals);
 	free(multi[1].vals);
@@ -547,15 +487,11 @@ static int rule_del(struct cli *c, int argc, char **argv)
 {
 	Netfn__FwRuleRef req = NETFN__FW_RULE_REF__INIT;
 	Netfn__FwPolicy *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[2];
+	const char *network, *pos[2];
 	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 2, 2, &n_pos, "POLICY ID");
+	rc = cli_parse_network(c, argc, argv, &network, pos, 2, 2, &n_pos, "POLICY ID");
 	if (rc)
 		return rc;
 	if (fwrule_parse_id(pos[1], &req.id))
@@ -568,25 +504,19 @@ static int rule_del(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	cli_note("firewall rule %llu deleted from policy %s", (unsigned long long)req.id, pos[0]);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
 static int rule_list(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
 	Netfn__FwPolicy *reply = NULL;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req, "POLICY");
-	if (rc)
-		return rc;
-	rc = fetch_policy(c, &req, &reply);
-	if (rc)
-		goto cleanup;
-	rc = print_rules(c, reply->rules, reply->n_rules);
-cleanup:
-	free_reply(reply);
+	rc = fetch_policy(c, argc, argv, "POLICY", &reply);
+	if (rc == 0)
+		rc = print_rules(c, reply->rules, reply->n_rules);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -605,27 +535,16 @@ static const struct cli_verb rule_verbs[] = {
     {"list", rule_list},
 };
 
-/* Runs the verb in argv[0] of an object ("policy", "rule"); global flags go after it. */
-static int dispatch(struct cli *c, int argc, char **argv, const struct cli_verb *verbs, size_t n)
-{
-	if (argc < 1 || argv[0][0] == '-')
-		return cli_usage(c, "firewall %s: missing verb", c->verb);
-	for (size_t k = 0; k < n; k++) {
-		if (!strcmp(verbs[k].name, argv[0]))
-			return verbs[k].run(c, argc - 1, argv + 1);
-	}
-	return cli_usage(c, "firewall %s: unknown verb '%.64s'", c->verb, argv[0]);
-}
-
 static int cmd_policy(struct cli *c, int argc, char **argv)
 {
-	return dispatch(c, argc, argv, policy_verbs,
-	                sizeof(policy_verbs) / sizeof(policy_verbs[0]));
+	return cli_dispatch(c, argc, argv, policy_verbs,
+	                    sizeof(policy_verbs) / sizeof(policy_verbs[0]), NULL);
 }
 
 static int cmd_rule(struct cli *c, int argc, char **argv)
 {
-	return dispatch(c, argc, argv, rule_verbs, sizeof(rule_verbs) / sizeof(rule_verbs[0]));
+	return cli_dispatch(c, argc, argv, rule_verbs, sizeof(rule_verbs) / sizeof(rule_verbs[0]),
+	                    NULL);
 }
 
 static const struct cli_verb verbs[] = {

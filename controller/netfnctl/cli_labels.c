@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Labels as netfnctl moves them around: from the parsed "k=v" form
- * (args.h) into the API's Label messages, and from Label messages into the
- * two outputs, a JSON object {"k":"v"} and a table cell "k=v,k2=v2". Join
- * tokens and nodes both carry labels, so this lives apart from either.
+ * Labels as netfnctl moves them around: from a flag's "k=v,..." value,
+ * parsed (args.h), into the API's Label messages, and from Label messages
+ * into the two outputs, a JSON object {"k":"v"} and a table cell
+ * "k=v,k2=v2". Join tokens, nodes, load balancers and clients all carry
+ * labels, so this lives apart from any of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,25 @@ void cli_labels_cell(struct table *t, Netfn__Label *const *v, size_t n)
 	else
 		table_cell(t, "?");
 	free(buf);
+}
+
+void cli_labels_cell_or(struct table *t, Netfn__Label *const *v, size_t n, const char *none)
+{
+	if (n)
+		cli_labels_cell(t, v, n);
+	else
+		table_cell(t, none);
+}
+
+int cli_labels_parse(struct cli *c, const char *flag, const char *value, struct args_label *out,
+                     size_t *n)
+{
+	char err[256];
+
+	*n = 0;
+	if (value && args_parse_labels(value, out, ARGS_MAX_LABELS, n, err, sizeof(err)))
+		return cli_usage(c, "%s: %s", flag, err);
+	return 0;
 }
 
 void cli_labels_to_pb(const struct args_label *in, size_t n, Netfn__Label *msgs,

@@ -20,17 +20,10 @@
 
 static const char *const list_columns[] = {"NAME",      "NETWORK",  "PROTO", "FRONTEND",
                                            "ALGORITHM", "BACKENDS", "PLACED"};
-static const char *const placement_columns[] = {"SLOT", "NODE", "ADDRESS", "SINCE", "REASON"};
 static const char *const backend_columns[] = {"ADDRESS", "PORT",        "NODE", "WEIGHT",
                                               "HEALTH",  "CONNECTIONS", "HOST"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static void free_reply(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
 
 /* ---- output ---- */
 
@@ -71,19 +64,7 @@ static void lb_json(struct json *j, const Netfn__LoadBalancer *lb)
 	cli_labels_json(j, lb->placement, lb->n_placement);
 	json_kv_uint(j, "replicas", lb->replicas);
 	json_key(j, "placements");
-	json_array_begin(j);
-	for (size_t i = 0; i < lb->n_placements; i++) {
-		const Netfn__Placement *p = lb->placements[i];
-
-		json_object_begin(j);
-		json_kv_uint(j, "slot", p->slot);
-		json_kv_string(j, "node", p->node);
-		json_kv_string(j, "address", p->address);
-		json_kv_int(j, "since", p->since);
-		json_kv_string(j, "reason", p->reason);
-		json_object_end(j);
-	}
-	json_array_end(j);
+	cli_placements_json(j, lb->placements, lb->n_placements);
 	json_kv_int(j, "created", lb->created);
 	json_object_end(j);
 }
@@ -134,14 +115,6 @@ static void placed_cell(struct table *t, const Netfn__LoadBalancer *lb)
 	for (size_t i = 0; i < lb->n_placements; i++)
 		placed += cli_str(lb->placements[i]->node)[0] != '\0';
 	table_cellf(t, "%zu/%u", placed, lb->replicas);
-}
-
-static void labels_or(struct table *t, Netfn__Label *const *v, size_t n, const char *none)
-{
-	if (n)
-		cli_labels_cell(t, v, n);
-	else
-		table_cell(t, none);
 }
 
 static void explicit_cell(struct table *t, const Netfn__LoadBalancer *lb)
@@ -197,7 +170,7 @@ static int lb_detail(const Netfn__LoadBalancer *lb)
 	table_cellf(t, "%u", lb->port);
 	table_cell(t, "backend_selector:");
 	if (lb->backend_port)
-		labels_or(t, lb->backend_selector, lb->n_backend_selector, "all nodes");
+		cli_labels_cell_or(t, lb->backend_selector, lb->n_backend_selector, "all nodes");
 	else
 		table_cell(t, "none");
 	table_cell(t, "backend_port:");
@@ -211,7 +184,7 @@ static int lb_detail(const Netfn__LoadBalancer *lb)
 	table_cell(t, "health:");
 	health_cell(t, lb->health);
 	table_cell(t, "placement:");
-	labels_or(t, lb->placement, lb->n_placement, "any node");
+	cli_labels_cell_or(t, lb->placement, lb->n_placement, "any node");
 	table_cell(t, "replicas:");
 	table_cellf(t, "%u", lb->replicas);
 	table_cell(t, "created:");
@@ -224,22 +197,7 @@ static int lb_detail(const Netfn__LoadBalancer *lb)
 		return rc;
 
 	fputc('\n', stdout);
-	rc = table_new(COUNT(placement_columns), placement_columns, &t);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < lb->n_placements; i++) {
-		const Netfn__Placement *p = lb->placements[i];
-
-		table_cellf(t, "%u", p->slot);
-		table_cell(t, p->node);
-		table_cell(t, p->address);
-		table_fmt_time(p->since, buf, sizeof(buf));
-		table_cell(t, buf);
-		table_cell(t, p->reason);
-	}
-	rc = table_print(t, stdout);
-	table_free(t);
-	return rc;
+	return cli_placements_table(lb->placements, lb->n_placements);
 }
 
 /* Prints one load balancer (create, show, backend add|remove): detail, or a JSON object. */
@@ -425,7 +383,7 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 	Netfn__LbBackendSpec *specs = NULL;
 	Netfn__LbBackendSpec **spec_ptrs = NULL;
 	struct args_backend *bes = NULL;
-	size_t n_sel = 0, n_place = 0, n_pos;
+	size_t n_sel, n_place, n_pos;
 	char **rest = NULL;
 	const char *pos[1];
 	char err[256];
@@ -454,16 +412,12 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 		rc = cli_usage(c, "lb create: missing --port");
 		goto cleanup;
 	}
-	if (selector &&
-	    args_parse_labels(selector, sel, ARGS_MAX_LABELS, &n_sel, err, sizeof(err))) {
-		rc = cli_usage(c, "--backend-selector: %s", err);
+	rc = cli_labels_parse(c, "--backend-selector", selector, sel, &n_sel);
+	if (rc)
 		goto cleanup;
-	}
-	if (placement &&
-	    args_parse_labels(placement, place, ARGS_MAX_LABELS, &n_place, err, sizeof(err))) {
-		rc = cli_usage(c, "--placement: %s", err);
+	rc = cli_labels_parse(c, "--placement", placement, place, &n_place);
+	if (rc)
 		goto cleanup;
-	}
 	for (size_t i = 0; i < multi.n; i++) {
 		if (args_parse_backend(multi.vals[i], true, &bes[i], err, sizeof(err))) {
 			rc = cli_usage(c, "--backend: %s", err);
@@ -501,7 +455,7 @@ static int cmd_create(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	rc = print_lb(c, reply);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	free(bes);
 	free(spec_ptrs);
 	free(specs);
@@ -514,98 +468,53 @@ cleanup:
 
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
-	Netfn__NodeListRequest req = NETFN__NODE_LIST_REQUEST__INIT;
 	Netfn__LoadBalancerList *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	req.network = cli_str(network);
-	rc = cli_call(c, "lb.list", &req.base, &netfn__load_balancer_list__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_lbs(c, reply->lbs, reply->n_lbs);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_network(c, argc, argv, "lb.list", &netfn__load_balancer_list__descriptor,
+	                      (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_lbs(c, reply->lbs, reply->n_lbs);
+	cli_reply_free(reply);
 	return rc;
-}
-
-/* Parses NAME [--network NET] into a NameRef pointing into argv. */
-static int parse_ref(struct cli *c, int argc, char **argv, Netfn__NameRef *ref)
-{
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[1];
-	size_t n_pos;
-	int rc;
-
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 1, 1, &n_pos, "NAME");
-	if (rc)
-		return rc;
-	ref->name = cli_str(pos[0]);
-	ref->network = cli_str(network);
-	return 0;
 }
 
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	Netfn__LoadBalancer *reply = NULL;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "lb.show", &req.base, &netfn__load_balancer__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_lb(c, reply);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "lb.show", &netfn__load_balancer__descriptor,
+	                  (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_lb(c, reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
 static int cmd_delete(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "lb.delete", &req.base, NULL, NULL);
-	if (rc)
-		return rc;
-	cli_note("load balancer %s deleted", req.name);
-	return 0;
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "lb.delete", NULL, NULL);
+	if (rc == 0)
+		cli_note("load balancer %s deleted", ref.name);
+	return rc;
 }
 
 static int cmd_backends(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	Netfn__LbBackendList *reply = NULL;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "lb.backends", &req.base, &netfn__lb_backend_list__descriptor,
-	              (ProtobufCMessage **)&reply);
-	if (rc)
-		goto cleanup;
-	rc = print_backends(c, reply);
-cleanup:
-	free_reply(reply);
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "lb.backends",
+	                  &netfn__lb_backend_list__descriptor, (ProtobufCMessage **)&reply);
+	if (rc == 0)
+		rc = print_backends(c, reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -617,18 +526,15 @@ static int backend_change(struct cli *c, int argc, char **argv, bool add)
 	Netfn__LbBackendChange req = NETFN__LB_BACKEND_CHANGE__INIT;
 	Netfn__LbBackendSpec spec = NETFN__LB_BACKEND_SPEC__INIT;
 	Netfn__LoadBalancer *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
+	const char *network;
 	struct args_backend be;
 	const char *pos[2];
 	char err[256];
 	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 2, 2, &n_pos,
-	               add ? "NAME ADDR:PORT[@WEIGHT]" : "NAME ADDR:PORT");
+	rc = cli_parse_network(c, argc, argv, &network, pos, 2, 2, &n_pos,
+	                       add ? "NAME ADDR:PORT[@WEIGHT]" : "NAME ADDR:PORT");
 	if (rc)
 		return rc;
 	if (args_parse_backend(pos[1], add, &be, err, sizeof(err)))
@@ -648,7 +554,7 @@ static int backend_change(struct cli *c, int argc, char **argv, bool add)
 		cli_note("backend %s:%u %s load balancer %s", be.addr, be.port,
 		         add ? "added to" : "removed from", pos[0]);
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -670,13 +576,7 @@ static const struct cli_verb backend_verbs[] = {
 /* "backend" is a verb with verbs of its own; global flags go after them. */
 static int cmd_backend(struct cli *c, int argc, char **argv)
 {
-	if (argc < 1 || argv[0][0] == '-')
-		return cli_usage(c, "lb backend: missing verb (add or remove)");
-	for (size_t k = 0; k < COUNT(backend_verbs); k++) {
-		if (!strcmp(backend_verbs[k].name, argv[0]))
-			return backend_verbs[k].run(c, argc - 1, argv + 1);
-	}
-	return cli_usage(c, "lb backend: unknown verb '%.64s'", argv[0]);
+	return cli_dispatch(c, argc, argv, backend_verbs, COUNT(backend_verbs), "add or remove");
 }
 
 static const struct cli_verb verbs[] = {

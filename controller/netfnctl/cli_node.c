@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "controller/netfnctl/cli.h"
@@ -133,23 +132,6 @@ static int nodes_table(Netfn__Node *const *v, size_t n)
 }
 
 /* Adds the node's endpoints as one cell, comma-separated like labels. */
-static void endpoints_cell(struct table *t, const Netfn__Node *n)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	f = open_memstream(&buf, &len);
-	if (!f) {
-		table_cell(t, "?");
-		return;
-	}
-	for (size_t i = 0; i < n->n_endpoints; i++)
-		fprintf(f, "%s%s", i ? "," : "", cli_str(n->endpoints[i]));
-	table_cell(t, fclose(f) == 0 ? buf : "?");
-	free(buf);
-}
-
 /* node show for people: the node's fields, then its sections and peers. */
 static int node_detail(const Netfn__Node *n)
 {
@@ -180,7 +162,7 @@ static int node_detail(const Netfn__Node *n)
 	table_cell(t, "labels:");
 	cli_labels_cell(t, n->labels, n->n_labels);
 	table_cell(t, "endpoints:");
-	endpoints_cell(t, n);
+	cli_join_cell(t, n->endpoints, n->n_endpoints, ",");
 	table_cell(t, "wg_public_key:");
 	table_cell(t, n->wg_public_key);
 	rc = table_print(t, stdout);
@@ -269,21 +251,11 @@ static int status_table(Netfn__Node *const *v, size_t n)
 /* node list and status: the same request, two views. */
 static int list_nodes(struct cli *c, int argc, char **argv, const char *method, bool status)
 {
-	Netfn__NodeListRequest req = NETFN__NODE_LIST_REQUEST__INIT;
 	Netfn__NodeList *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, NULL, 0, 0, &n_pos, "");
-	if (rc)
-		return rc;
-	req.network = cli_str(network);
-	rc = cli_call(c, method, &req.base, &netfn__node_list__descriptor,
-	              (ProtobufCMessage **)&reply);
+	rc = cli_call_network(c, argc, argv, method, &netfn__node_list__descriptor,
+	                      (ProtobufCMessage **)&reply);
 	if (rc)
 		goto cleanup;
 	if (c->json)
@@ -293,8 +265,7 @@ static int list_nodes(struct cli *c, int argc, char **argv, const char *method, 
 	else
 		rc = nodes_table(reply->nodes, reply->n_nodes);
 cleanup:
-	if (reply)
-		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -308,37 +279,15 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 	return list_nodes(c, argc, argv, "status", true);
 }
 
-/* Parses NAME [--network NAME] into a NameRef pointing into argv. */
-static int parse_ref(struct cli *c, int argc, char **argv, Netfn__NameRef *ref)
-{
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[1];
-	size_t n_pos;
-	int rc;
-
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 1, 1, &n_pos, "NAME");
-	if (rc)
-		return rc;
-	ref->name = cli_str(pos[0]);
-	ref->network = cli_str(network);
-	return 0;
-}
-
 static int cmd_show(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	Netfn__Node *reply = NULL;
 	struct json j;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "node.show", &req.base, &netfn__node__descriptor,
-	              (ProtobufCMessage **)&reply);
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "node.show", &netfn__node__descriptor,
+	                  (ProtobufCMessage **)&reply);
 	if (rc)
 		goto cleanup;
 	if (c->json) {
@@ -349,24 +298,19 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		rc = node_detail(reply);
 	}
 cleanup:
-	if (reply)
-		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	cli_reply_free(reply);
 	return rc;
 }
 
 static int cmd_delete(struct cli *c, int argc, char **argv)
 {
-	Netfn__NameRef req = NETFN__NAME_REF__INIT;
+	Netfn__NameRef ref;
 	int rc;
 
-	rc = parse_ref(c, argc, argv, &req);
-	if (rc)
-		return rc;
-	rc = cli_call(c, "node.delete", &req.base, NULL, NULL);
-	if (rc)
-		return rc;
-	cli_note("node %s deleted", req.name);
-	return 0;
+	rc = cli_call_ref(c, argc, argv, "NAME", &ref, "node.delete", NULL, NULL);
+	if (rc == 0)
+		cli_note("node %s deleted", ref.name);
+	return rc;
 }
 
 /* True when key is already among the set or removed keys. */
@@ -394,16 +338,13 @@ static int cmd_label(struct cli *c, int argc, char **argv)
 	/* Keys to remove, copied out of argv without their trailing '-'. */
 	char remove_keys[MAX_LABEL_WORDS][ARGS_LABEL_LEN + 1];
 	char *remove[MAX_LABEL_WORDS];
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[MAX_LABEL_WORDS + 1];
+	const char *network, *pos[MAX_LABEL_WORDS + 1];
 	size_t n_pos, n_set = 0, n_remove = 0;
 	char err[160];
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 1, MAX_LABEL_WORDS + 1, &n_pos, "NAME");
+	rc =
+	    cli_parse_network(c, argc, argv, &network, pos, 1, MAX_LABEL_WORDS + 1, &n_pos, "NAME");
 	if (rc)
 		return rc;
 	if (n_pos < 2)
@@ -449,8 +390,7 @@ static int cmd_label(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	cli_note("node %s labels updated", pos[0]);
 cleanup:
-	if (reply)
-		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -459,15 +399,11 @@ static int cmd_rename(struct cli *c, int argc, char **argv)
 {
 	Netfn__NodeRename req = NETFN__NODE_RENAME__INIT;
 	Netfn__Node *reply = NULL;
-	const char *network = NULL;
-	const struct args_opt opts[] = {
-	    {.name = "--network", .kind = ARGS_STR, .dest = &network},
-	};
-	const char *pos[2];
+	const char *network, *pos[2];
 	size_t n_pos;
 	int rc;
 
-	rc = cli_parse(c, argc, argv, opts, 1, pos, 2, 2, &n_pos, "NAME NEW_NAME");
+	rc = cli_parse_network(c, argc, argv, &network, pos, 2, 2, &n_pos, "NAME NEW_NAME");
 	if (rc)
 		return rc;
 	req.name = cli_str(pos[0]);
@@ -479,8 +415,7 @@ static int cmd_rename(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	cli_note("node %s renamed to %s in network %s", pos[0], reply->name, reply->network);
 cleanup:
-	if (reply)
-		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	cli_reply_free(reply);
 	return rc;
 }
 

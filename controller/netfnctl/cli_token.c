@@ -42,12 +42,6 @@ static int print_created(struct cli *c, Netfn__TokenCreated *tc, const char *kin
 	return rc;
 }
 
-static void free_reply(void *m)
-{
-	if (m)
-		protobuf_c_message_free_unpacked(m, NULL);
-}
-
 /* Revokes by id; shared by both nouns. */
 static int revoke(struct cli *c, int argc, char **argv, const char *method, const char *kind)
 {
@@ -84,9 +78,8 @@ static int token_create(struct cli *c, int argc, char **argv)
 	    {.name = "--uses", .kind = ARGS_UINT, .dest = &uses, .min = 1, .max = UINT32_MAX},
 	    {.name = "--labels", .kind = ARGS_STR, .dest = &label_arg},
 	};
-	size_t n_labels = 0, n_pos;
-	int64_t ttl_s = 0;
-	char err[160];
+	size_t n_labels, n_pos;
+	int64_t ttl_s;
 	int rc;
 
 	rc = cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), NULL, 0, 0, &n_pos, "");
@@ -94,12 +87,12 @@ static int token_create(struct cli *c, int argc, char **argv)
 		return rc;
 	if (!network)
 		return cli_usage(c, "token create: missing --network");
-	if (ttl && args_parse_duration(ttl, &ttl_s))
-		return cli_usage(
-		    c, "--ttl: bad duration '%.32s' (use 90s, 30m, 12h, 7d or seconds)", ttl);
-	if (label_arg &&
-	    args_parse_labels(label_arg, labels, ARGS_MAX_LABELS, &n_labels, err, sizeof(err)))
-		return cli_usage(c, "--labels: %s", err);
+	rc = cli_parse_ttl(c, ttl, &ttl_s);
+	if (rc)
+		return rc;
+	rc = cli_labels_parse(c, "--labels", label_arg, labels, &n_labels);
+	if (rc)
+		return rc;
 	cli_labels_to_pb(labels, n_labels, label_msgs, label_ptrs);
 	req.network = cli_str(network);
 	req.ttl_seconds = ttl_s;
@@ -112,7 +105,7 @@ static int token_create(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	rc = print_created(c, reply, "join token");
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -179,7 +172,7 @@ static int token_list(struct cli *c, int argc, char **argv)
 	rc = table_print(t, stdout);
 cleanup:
 	table_free(t);
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -217,7 +210,7 @@ static int apitoken_create(struct cli *c, int argc, char **argv)
 		goto cleanup;
 	rc = print_created(c, reply, "API token");
 cleanup:
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 
@@ -273,7 +266,7 @@ static int apitoken_list(struct cli *c, int argc, char **argv)
 	rc = table_print(t, stdout);
 cleanup:
 	table_free(t);
-	free_reply(reply);
+	cli_reply_free(reply);
 	return rc;
 }
 

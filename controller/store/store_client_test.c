@@ -12,93 +12,10 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "controller/store/store.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
-
-static char dir[64];
-static char db_path[128];
-
-static void dir_make(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/store_client_test.XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(db_path, sizeof(db_path), "%s/netfn.db", dir);
-}
-
-static void dir_remove(void)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static struct store *open_store(void)
-{
-	struct store *s = NULL;
-
-	if (store_open(dir, &s)) {
-		fprintf(stderr, "store_open failed in %s\n", dir);
-		exit(1);
-	}
-	return s;
-}
-
-/* Runs SQL on the file with raw sqlite3, as an older binary would. */
-static int raw_exec(const char *text)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(db_path, &db);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, text, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
-}
-
-static int64_t raw_int(const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_open(db_path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static int64_t add_network(struct store *s, const char *name)
-{
-	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1000, .dns_replicas = 1};
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.cidr, sizeof(n.cidr), "10.20.0.0/16");
-	snprintf(n.topology, sizeof(n.topology), "mesh");
-	snprintf(n.domain, sizeof(n.domain), "netfn.internal");
-	CHECK(s->ops->network_insert(s, &n) == 0);
-	return n.id;
-}
-
-static void label(struct st_label *l, const char *key, const char *value)
-{
-	snprintf(l->key, sizeof(l->key), "%s", key);
-	snprintf(l->value, sizeof(l->value), "%s", value);
-}
 
 /* A client whose key and address follow from host. */
 static struct st_client make_client(int64_t network_id, const char *name, int host)
@@ -110,10 +27,10 @@ static struct st_client make_client(int64_t network_id, const char *name, int ho
 	c.wg_pk[0] = 0x42; /* not all one byte: the whole key is kept */
 	c.overlay_addr = htonl(0x0a140000 | (uint32_t)host);
 	c.n_labels = 2;
-	label(&c.labels[0], "role", "laptop");
-	label(&c.labels[1], "team", "ops");
+	store_test_label(&c.labels[0], "role", "laptop");
+	store_test_label(&c.labels[1], "team", "ops");
 	c.n_gateway_selector = 1;
-	label(&c.gateway_selector[0], "edge", "yes");
+	store_test_label(&c.gateway_selector[0], "edge", "yes");
 	return c;
 }
 
@@ -158,21 +75,6 @@ static int clients(struct store *s, int64_t network_id, struct seen *out)
 	return out->n;
 }
 
-static int count_placement(void *ctx, const struct st_placement *p)
-{
-	(void)p;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int placements(struct store *s, const char *kind, int64_t object_id)
-{
-	int n = 0;
-
-	CHECK(s->ops->placement_list(s, kind, object_id, count_placement, &n) == 0);
-	return n;
-}
-
 static void place(struct store *s, const char *kind, int64_t object, int64_t node)
 {
 	struct st_placement p = {.object_id = object, .node_id = node, .since = 5};
@@ -184,14 +86,14 @@ static void place(struct store *s, const char *kind, int64_t object, int64_t nod
 
 static void test_clients(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_client a, b, got;
 	struct seen seen;
 	int64_t net, other;
 
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "blue");
-	other = add_network(s, "red");
+	net = store_test_network_add(s, "blue");
+	other = store_test_network_add(s, "red");
 	a = make_client(net, "laptop", 10);
 	CHECK(s->ops->client_insert(s, &a) == 0 && a.id > 0);
 	CHECK(s->ops->client_get(s, net, "laptop", &got) == 0 && client_equal(&got, &a));
@@ -240,21 +142,20 @@ static void test_clients(void)
 	CHECK(s->ops->client_get(s, net, "laptop", &b) == -ENOENT);
 	CHECK(s->ops->commit(s) == 0);
 	/* Its labels went with it: only "red"'s laptop has labels now. */
-	CHECK(raw_int("SELECT count(*) FROM client_labels") == 3);
+	CHECK(store_test_int("SELECT count(*) FROM client_labels") == 3);
 	store_close(s);
 }
 
 static void test_placements(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_client a, b, c;
-	struct st_node node = {.created = 1, .overlay_addr = htonl(0x0a140001)};
 	struct seen seen;
 	int64_t net, other;
 
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "blue");
-	other = add_network(s, "red");
+	net = store_test_network_add(s, "blue");
+	other = store_test_network_add(s, "red");
 	a = make_client(net, "a", 10);
 	b = make_client(net, "b", 11);
 	c = make_client(other, "c", 12);
@@ -265,24 +166,22 @@ static void test_placements(void)
 	place(s, "gateway", c.id, 8);
 	/* A load balancer with a's id: only the "gateway" kind goes with a client. */
 	place(s, "lb", a.id, 7);
-	CHECK(placements(s, "gateway", 0) == 3);
+	CHECK(store_test_placements(s, "gateway", 0) == 3);
 
 	/* A client's delete drops its gateway placement, no other. */
 	CHECK(s->ops->client_delete(s, a.id) == 0);
-	CHECK(placements(s, "gateway", a.id) == 0 && placements(s, "gateway", 0) == 2);
-	CHECK(placements(s, "lb", a.id) == 1);
+	CHECK(store_test_placements(s, "gateway", a.id) == 0 &&
+	      store_test_placements(s, "gateway", 0) == 2);
+	CHECK(store_test_placements(s, "lb", a.id) == 1);
 
 	/* A network's delete takes its clients and their placements. */
 	CHECK(s->ops->network_delete(s, other) == 0);
 	CHECK(clients(s, 0, &seen) == 1 && seen.ids[0] == b.id);
-	CHECK(placements(s, "gateway", c.id) == 0 && placements(s, "gateway", b.id) == 1);
+	CHECK(store_test_placements(s, "gateway", c.id) == 0 &&
+	      store_test_placements(s, "gateway", b.id) == 1);
 
 	/* A network with a node still refuses; its clients stay with it. */
-	node.network_id = net;
-	strcpy(node.name, "n1");
-	memset(node.id_pk, 1, sizeof(node.id_pk));
-	memset(node.wg_pk, 2, sizeof(node.wg_pk));
-	CHECK(s->ops->node_insert(s, &node) == 0);
+	store_test_node_add(s, net, "n1", 0x0a140001);
 	CHECK(s->ops->network_delete(s, net) == -ENOTEMPTY);
 	CHECK(clients(s, net, &seen) == 1);
 	CHECK(s->ops->commit(s) == 0);
@@ -292,7 +191,7 @@ static void test_placements(void)
 /* A version-5 file (before clients) with data walks forward to version 6. */
 static void test_migration(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_network got;
 	struct st_client c;
 	int v = 0;
@@ -300,34 +199,29 @@ static void test_migration(void)
 
 	CHECK(s->ops->schema_version(s, &v) == 0 && v >= 6);
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "old");
+	net = store_test_network_add(s, "old");
 	CHECK(s->ops->commit(s) == 0);
 	store_close(s);
 	/* Step 6 only adds: taking its objects away leaves exactly a version-5 file. */
-	CHECK(raw_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
-	               "DROP TABLE clients; PRAGMA user_version = 5;") == SQLITE_OK);
-	CHECK(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%client%'") == 0);
+	CHECK(store_test_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
+	                      "DROP TABLE clients; PRAGMA user_version = 5;") == SQLITE_OK);
+	CHECK(store_test_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%client%'") == 0);
 
-	s = open_store();
+	s = store_test_open();
 	CHECK(s->ops->schema_version(s, &v) == 0 && v >= 6);
 	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == net);
 	c = make_client(net, "new", 10);
 	CHECK(s->ops->begin(s) == 0 && s->ops->client_insert(s, &c) == 0);
 	place(s, "gateway", c.id, 1);
-	CHECK(s->ops->client_delete(s, c.id) == 0 && placements(s, "gateway", 0) == 0);
+	CHECK(s->ops->client_delete(s, c.id) == 0 && store_test_placements(s, "gateway", 0) == 0);
 	CHECK(s->ops->commit(s) == 0);
 	store_close(s);
-	CHECK(raw_int("PRAGMA user_version") >= 6);
+	CHECK(store_test_int("PRAGMA user_version") >= 6);
 }
 
 int main(void)
 {
 	static void (*const tests[])(void) = {test_clients, test_placements, test_migration};
 
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		dir_make();
-		tests[i]();
-		dir_remove();
-	}
-	return check_result();
+	return store_test_run("store_client_test", tests, sizeof(tests) / sizeof(tests[0]));
 }

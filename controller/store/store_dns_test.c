@@ -13,85 +13,18 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "controller/store/store.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
 
-static char dir[64];
-static char db_path[128];
-
-static void dir_make(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/store_dns_test.XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(db_path, sizeof(db_path), "%s/netfn.db", dir);
-}
-
-static void dir_remove(void)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static struct store *open_store(void)
-{
-	struct store *s = NULL;
-
-	if (store_open(dir, &s)) {
-		fprintf(stderr, "store_open failed in %s\n", dir);
-		exit(1);
-	}
-	return s;
-}
-
-/* Runs SQL on the file with raw sqlite3, as an older binary would. */
-static int raw_exec(const char *text)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(db_path, &db);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, text, NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "raw_exec: %s\n", sqlite3_errmsg(db));
-	sqlite3_close(db);
-	return rc;
-}
-
-static int64_t raw_int(const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_open(db_path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
+/* A network on 10.30.0.0/16 with its own domain and server count. */
 static int64_t add_network(struct store *s, const char *name, const char *domain, uint32_t replicas)
 {
-	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1000};
+	struct st_network n;
 
-	snprintf(n.name, sizeof(n.name), "%s", name);
+	store_test_network_init(&n, name);
 	snprintf(n.cidr, sizeof(n.cidr), "10.30.0.0/16");
-	snprintf(n.topology, sizeof(n.topology), "mesh");
 	snprintf(n.domain, sizeof(n.domain), "%s", domain);
 	n.dns_replicas = replicas;
 	CHECK(s->ops->network_insert(s, &n) == 0);
@@ -131,24 +64,9 @@ static int records(struct store *s, int64_t network_id, struct seen *out)
 	return out->n;
 }
 
-static int count_placement(void *ctx, const struct st_placement *p)
-{
-	(void)p;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int placements(struct store *s, const char *kind)
-{
-	int n = 0;
-
-	CHECK(s->ops->placement_list(s, kind, 0, count_placement, &n) == 0);
-	return n;
-}
-
 static void test_network_fields(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_network got;
 	int64_t id;
 
@@ -165,7 +83,7 @@ static void test_network_fields(void)
 
 static void test_records(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_dns_record r, got;
 	struct seen seen;
 	int64_t net, other, www, first;
@@ -230,7 +148,7 @@ static void test_records(void)
 
 static void test_network_delete(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_placement p = {.slot = 0, .node_id = 7, .since = 5};
 	struct st_dns_record r;
 	struct seen seen;
@@ -255,17 +173,13 @@ static void test_network_delete(void)
 
 	CHECK(s->ops->network_delete(s, net) == 0);
 	CHECK(records(s, net, &seen) == 0 && records(s, keep, &seen) == 1);
-	CHECK(placements(s, "dns") == 1 && placements(s, "lb") == 1);
-	CHECK(raw_int("SELECT count(*) FROM dns_records") == 1);
+	CHECK(store_test_placements(s, "dns", 0) == 1 && store_test_placements(s, "lb", 0) == 1);
+	CHECK(store_test_int("SELECT count(*) FROM dns_records") == 1);
 
 	/* A network with nodes is refused, and its records and servers stay. */
-	struct st_node node = {.network_id = keep, .created = 1, .overlay_addr = htonl(0x0a1e0001)};
-	strcpy(node.name, "n1");
-	memset(node.id_pk, 1, sizeof(node.id_pk));
-	memset(node.wg_pk, 2, sizeof(node.wg_pk));
-	CHECK(s->ops->node_insert(s, &node) == 0);
+	store_test_node_add(s, keep, "n1", 0x0a1e0001);
 	CHECK(s->ops->network_delete(s, keep) == -ENOTEMPTY);
-	CHECK(records(s, keep, &seen) == 1 && placements(s, "dns") == 1);
+	CHECK(records(s, keep, &seen) == 1 && store_test_placements(s, "dns", 0) == 1);
 	store_close(s);
 }
 
@@ -292,7 +206,7 @@ static void downgrade_to_v4(void)
 	         "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger') AND "
 	         "name NOT IN %s ORDER BY type = 'table'",
 	         v4);
-	CHECK(sqlite3_open(db_path, &db) == SQLITE_OK);
+	CHECK(sqlite3_open(store_test_db_path(), &db) == SQLITE_OK);
 	CHECK(sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK);
 	while (n < 32 && sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(names[n], sizeof(names[n]), "%s", sqlite3_column_text(st, 0));
@@ -308,36 +222,35 @@ static void downgrade_to_v4(void)
 			if (!names[i][0])
 				continue;
 			snprintf(text, sizeof(text), "DROP %.15s %.63s", types[i], names[i]);
-			if (raw_exec(text) == SQLITE_OK)
+			if (store_test_exec(text) == SQLITE_OK)
 				names[i][0] = '\0';
 		}
 	}
 	for (int i = 0; i < n; i++)
 		CHECK(names[i][0] == '\0');
-	CHECK(raw_exec("ALTER TABLE networks DROP COLUMN dns_replicas;"
-	               "ALTER TABLE networks DROP COLUMN domain; PRAGMA user_version = 4;") ==
-	      SQLITE_OK);
+	CHECK(
+	    store_test_exec("ALTER TABLE networks DROP COLUMN dns_replicas;"
+	                    "ALTER TABLE networks DROP COLUMN domain; PRAGMA user_version = 4;") ==
+	    SQLITE_OK);
 }
 
 /* A version-4 file with data, as the previous release left it, opens as the latest version. */
 static void test_migration(void)
 {
-	struct store *s = open_store();
-	struct st_node node = {.created = 1, .overlay_addr = htonl(0x0a1e0001)}, ngot;
+	struct store *s = store_test_open();
+	struct st_node ngot;
 	struct st_network got;
 	struct st_lb lb = {.port = 80, .replicas = 1, .created = 1}, lgot;
 	struct st_dns_record r;
 	struct seen seen;
+	int64_t net, node;
 	int v = 0, latest;
 
-	latest = (int)raw_int("PRAGMA user_version");
+	latest = (int)store_test_int("PRAGMA user_version");
 	CHECK(latest >= 5);
-	node.network_id = add_network(s, "old", "", 0);
-	strcpy(node.name, "n1");
-	memset(node.id_pk, 1, sizeof(node.id_pk));
-	memset(node.wg_pk, 2, sizeof(node.wg_pk));
-	CHECK(s->ops->node_insert(s, &node) == 0);
-	lb.network_id = node.network_id;
+	net = add_network(s, "old", "", 0);
+	node = store_test_node_add(s, net, "n1", 0x0a1e0001);
+	lb.network_id = net;
 	strcpy(lb.name, "web");
 	strcpy(lb.protocol, "tcp");
 	strcpy(lb.algorithm, "round-robin");
@@ -346,19 +259,19 @@ static void test_migration(void)
 	CHECK(s->ops->lb_insert(s, &lb) == 0);
 	store_close(s);
 	downgrade_to_v4();
-	CHECK(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%dns%'") == 0);
+	CHECK(store_test_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%dns%'") == 0);
 
-	s = open_store();
+	s = store_test_open();
 	CHECK(s->ops->schema_version(s, &v) == 0 && v == latest);
-	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == node.network_id);
+	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == net);
 	CHECK(strcmp(got.domain, "netfn.internal") == 0 && got.dns_replicas == 1);
-	CHECK(s->ops->node_get_id(s, node.id, &ngot) == 0 && strcmp(ngot.name, "n1") == 0);
+	CHECK(s->ops->node_get_id(s, node, &ngot) == 0 && strcmp(ngot.name, "n1") == 0);
 	CHECK(s->ops->lb_get_id(s, lb.id, &lgot) == 0 && strcmp(lgot.name, "web") == 0);
 	r = make_record(got.id, "www", "A", "10.30.0.5");
 	CHECK(s->ops->dns_record_insert(s, &r) == 0);
 	CHECK(records(s, got.id, &seen) == 1);
 	store_close(s);
-	CHECK(raw_int("PRAGMA user_version") == latest);
+	CHECK(store_test_int("PRAGMA user_version") == latest);
 }
 
 int main(void)
@@ -366,10 +279,5 @@ int main(void)
 	static void (*const tests[])(void) = {test_network_fields, test_records,
 	                                      test_network_delete, test_migration};
 
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		dir_make();
-		tests[i]();
-		dir_remove();
-	}
-	return check_result();
+	return store_test_run("store_dns_test", tests, sizeof(tests) / sizeof(tests[0]));
 }

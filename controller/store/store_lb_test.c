@@ -12,92 +12,10 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "controller/store/store.h"
+#include "controller/store/store_test_util.h"
 #include "tests/check.h"
-
-static char dir[64];
-static char db_path[128];
-
-static void dir_make(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/store_lb_test.XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(db_path, sizeof(db_path), "%s/netfn.db", dir);
-}
-
-static void dir_remove(void)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-	char p[160];
-
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", db_path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static struct store *open_store(void)
-{
-	struct store *s = NULL;
-
-	if (store_open(dir, &s)) {
-		fprintf(stderr, "store_open failed in %s\n", dir);
-		exit(1);
-	}
-	return s;
-}
-
-/* Runs SQL on the file with raw sqlite3, as an older binary would. */
-static int raw_exec(const char *text)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(db_path, &db);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, text, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
-}
-
-static int64_t raw_int(const char *text)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_open(db_path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static int64_t add_network(struct store *s, const char *name)
-{
-	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1000};
-
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.cidr, sizeof(n.cidr), "10.20.0.0/16");
-	snprintf(n.topology, sizeof(n.topology), "mesh");
-	CHECK(s->ops->network_insert(s, &n) == 0);
-	return n.id;
-}
-
-static void label(struct st_label *l, const char *key, const char *value)
-{
-	snprintf(l->key, sizeof(l->key), "%s", key);
-	snprintf(l->value, sizeof(l->value), "%s", value);
-}
 
 static struct st_lb make_lb(int64_t network_id, const char *name)
 {
@@ -108,8 +26,8 @@ static struct st_lb make_lb(int64_t network_id, const char *name)
 	strcpy(lb.algorithm, "round-robin");
 	lb.vip = htonl(0x0a1400fe);
 	lb.n_backend_selector = 2;
-	label(&lb.backend_selector[0], "role", "web");
-	label(&lb.backend_selector[1], "zone", "a");
+	store_test_label(&lb.backend_selector[0], "role", "web");
+	store_test_label(&lb.backend_selector[1], "zone", "a");
 	lb.backend_port = 8080;
 	lb.backend_weight = 3;
 	lb.n_backends = 2;
@@ -121,7 +39,7 @@ static struct st_lb make_lb(int64_t network_id, const char *name)
 	lb.hc_fall = 3;
 	lb.hc_port = 9000;
 	lb.n_placement = 1;
-	label(&lb.placement[0], "edge", "yes");
+	store_test_label(&lb.placement[0], "edge", "yes");
 	lb.replicas = 1;
 	return lb;
 }
@@ -199,14 +117,14 @@ static struct st_placement make_placement(const char *kind, int64_t object, uint
 
 static void test_lbs(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	int64_t net, other;
 	struct st_lb a, b, c, got;
 	struct lb_seen seen = {0};
 
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "blue");
-	other = add_network(s, "red");
+	net = store_test_network_add(s, "blue");
+	other = store_test_network_add(s, "red");
 	a = make_lb(net, "web");
 	CHECK(s->ops->lb_insert(s, &a) == 0 && a.id > 0);
 	CHECK(s->ops->lb_get(s, net, "web", &got) == 0 && lb_equal(&got, &a));
@@ -253,7 +171,7 @@ static void test_lbs(void)
 	a.n_backends = 1;
 	a.backends[0] = (struct st_lb_backend){htonl(0x0a140009), 9, 1};
 	a.n_placement = 2;
-	label(&a.placement[1], "zone", "b");
+	store_test_label(&a.placement[1], "zone", "b");
 	a.replicas = 3;
 	strcpy(a.algorithm, "source-hash");
 	a.created = 1; /* stays as inserted */
@@ -273,20 +191,20 @@ static void test_lbs(void)
 	CHECK(s->ops->lb_delete(s, c.id) == -ENOENT);
 	CHECK(s->ops->lb_get_id(s, c.id, &got) == -ENOENT);
 	/* Its selectors went with it; a's and b's stay. */
-	CHECK(raw_int("SELECT count(*) FROM lb_labels") == 2 + 3);
+	CHECK(store_test_int("SELECT count(*) FROM lb_labels") == 2 + 3);
 	store_close(s);
 }
 
 static void test_placements(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_placement p;
 	struct pl_seen seen;
-	int64_t net, web, api;
+	int64_t net, web, api, node;
 	struct st_lb lb;
 
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "blue");
+	net = store_test_network_add(s, "blue");
 	lb = make_lb(net, "web");
 	CHECK(s->ops->lb_insert(s, &lb) == 0);
 	web = lb.id;
@@ -337,88 +255,77 @@ static void test_placements(void)
 	CHECK(s->ops->network_delete(s, net) == 0);
 	CHECK(s->ops->lb_get_id(s, api, &lb) == -ENOENT);
 	CHECK(placements(s, "lb", 0, &seen) == 0);
-	CHECK(raw_int("SELECT count(*) FROM lb_backends") == 0);
+	CHECK(store_test_int("SELECT count(*) FROM lb_backends") == 0);
 
 	/* A network with nodes is refused, and nothing of it goes. */
 	CHECK(s->ops->begin(s) == 0);
-	net = add_network(s, "green");
-	struct st_node node = {.network_id = net, .created = 1, .overlay_addr = htonl(0x0a140001)};
-	strcpy(node.name, "n1");
-	memset(node.id_pk, 1, sizeof(node.id_pk));
-	memset(node.wg_pk, 2, sizeof(node.wg_pk));
-	CHECK(s->ops->node_insert(s, &node) == 0);
+	net = store_test_network_add(s, "green");
+	node = store_test_node_add(s, net, "n1", 0x0a140001);
 	lb = make_lb(net, "keep");
 	CHECK(s->ops->lb_insert(s, &lb) == 0);
-	p = make_placement("lb", lb.id, 0, node.id);
+	p = make_placement("lb", lb.id, 0, node);
 	CHECK(s->ops->placement_put(s, &p) == 0);
 	CHECK(s->ops->commit(s) == 0);
 	CHECK(s->ops->network_delete(s, net) == -ENOTEMPTY);
 	CHECK(s->ops->lb_get_id(s, lb.id, &lb) == 0);
 	CHECK(placements(s, "lb", 0, &seen) == 1);
 	/* Deleting the node leaves its placement for the scheduler to see. */
-	CHECK(s->ops->node_delete(s, node.id) == 0);
-	CHECK(placements(s, "lb", 0, &seen) == 1 && seen.v[0].node_id == node.id);
+	CHECK(s->ops->node_delete(s, node) == 0);
+	CHECK(placements(s, "lb", 0, &seen) == 1 && seen.v[0].node_id == node);
 	store_close(s);
 }
 
 /* A version-3 file with data, as the previous release left it, opens as the latest version. */
 static void test_migration(void)
 {
-	struct store *s = open_store();
+	struct store *s = store_test_open();
 	struct st_fw_policy pol = {.created = 1};
 	struct st_network got;
-	struct st_node node = {.created = 1, .overlay_addr = htonl(0x0a140001)}, ngot;
+	struct st_node ngot;
 	struct st_lb lb;
 	struct pl_seen seen;
+	int64_t net, node;
 	int v = 0, latest;
 
 	CHECK(s->ops->begin(s) == 0);
-	node.network_id = add_network(s, "old");
-	strcpy(node.name, "n1");
-	memset(node.id_pk, 1, sizeof(node.id_pk));
-	memset(node.wg_pk, 2, sizeof(node.wg_pk));
-	CHECK(s->ops->node_insert(s, &node) == 0);
-	pol.network_id = node.network_id;
+	net = store_test_network_add(s, "old");
+	node = store_test_node_add(s, net, "n1", 0x0a140001);
+	pol.network_id = net;
 	strcpy(pol.name, "p");
 	CHECK(s->ops->fw_policy_insert(s, &pol) == 0);
 	CHECK(s->ops->commit(s) == 0);
 	store_close(s);
-	latest = (int)raw_int("PRAGMA user_version");
+	latest = (int)store_test_int("PRAGMA user_version");
 	/* Steps 4 and later only add: taking their objects away leaves exactly
 	 * a version-3 file (step 6: external clients; step 5: the overlay DNS). */
-	CHECK(raw_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
-	               "DROP TABLE clients;") == SQLITE_OK);
-	CHECK(raw_exec("DROP TRIGGER networks_dns_placements; DROP TABLE dns_records;"
-	               "ALTER TABLE networks DROP COLUMN dns_replicas;"
-	               "ALTER TABLE networks DROP COLUMN domain;") == SQLITE_OK);
-	CHECK(raw_exec("DROP TRIGGER lbs_placements; DROP TABLE placements; DROP TABLE lb_backends;"
-	               "DROP TABLE lb_labels; DROP TABLE lbs; PRAGMA user_version = 3;") ==
-	      SQLITE_OK);
-	CHECK(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%lb%'") == 0);
+	CHECK(store_test_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
+	                      "DROP TABLE clients;") == SQLITE_OK);
+	CHECK(store_test_exec("DROP TRIGGER networks_dns_placements; DROP TABLE dns_records;"
+	                      "ALTER TABLE networks DROP COLUMN dns_replicas;"
+	                      "ALTER TABLE networks DROP COLUMN domain;") == SQLITE_OK);
+	CHECK(store_test_exec(
+	          "DROP TRIGGER lbs_placements; DROP TABLE placements; DROP TABLE lb_backends;"
+	          "DROP TABLE lb_labels; DROP TABLE lbs; PRAGMA user_version = 3;") == SQLITE_OK);
+	CHECK(store_test_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%lb%'") == 0);
 
-	s = open_store();
+	s = store_test_open();
 	CHECK(s->ops->schema_version(s, &v) == 0 && v == latest);
-	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == node.network_id);
-	CHECK(s->ops->node_get_id(s, node.id, &ngot) == 0 && strcmp(ngot.name, "n1") == 0);
+	CHECK(s->ops->network_get(s, "old", &got) == 0 && got.id == net);
+	CHECK(s->ops->node_get_id(s, node, &ngot) == 0 && strcmp(ngot.name, "n1") == 0);
 	CHECK(s->ops->fw_policy_get_id(s, pol.id, &pol) == 0);
 	lb = make_lb(got.id, "new");
 	CHECK(s->ops->lb_insert(s, &lb) == 0);
-	struct st_placement p = make_placement("lb", lb.id, 0, node.id);
+	struct st_placement p = make_placement("lb", lb.id, 0, node);
 	CHECK(s->ops->placement_put(s, &p) == 0);
 	CHECK(placements(s, "lb", lb.id, &seen) == 1);
 	CHECK(s->ops->lb_delete(s, lb.id) == 0 && placements(s, "lb", 0, &seen) == 0);
 	store_close(s);
-	CHECK(raw_int("PRAGMA user_version") == latest);
+	CHECK(store_test_int("PRAGMA user_version") == latest);
 }
 
 int main(void)
 {
 	static void (*const tests[])(void) = {test_lbs, test_placements, test_migration};
 
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		dir_make();
-		tests[i]();
-		dir_remove();
-	}
-	return check_result();
+	return store_test_run("store_lb_test", tests, sizeof(tests) / sizeof(tests[0]));
 }

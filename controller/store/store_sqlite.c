@@ -619,6 +619,15 @@ void sq_col_str(sqlite3_stmt *st, int i, char *buf, size_t size)
 	col_str(st, i, buf, size);
 }
 
+void sq_col_label(sqlite3_stmt *st, int i, struct st_label *l, size_t *n)
+{
+	if (*n == ST_MAX_LABELS)
+		return; /* the writer never stores more */
+	col_str(st, i, l[*n].key, sizeof(l[0].key));
+	col_str(st, i + 1, l[*n].value, sizeof(l[0].value));
+	(*n)++;
+}
+
 /* ---- opening, migrations, transactions ---- */
 
 static int exec_sql(struct sq *q, const char *text, const char *what)
@@ -945,11 +954,7 @@ static int read_label(struct sq *q, sqlite3_stmt *st, void *arg)
 	struct labels *ls = arg;
 
 	(void)q;
-	if (*ls->n == ST_MAX_LABELS)
-		return 0; /* the writer never stores more */
-	col_str(st, 0, ls->l[*ls->n].key, sizeof(ls->l[0].key));
-	col_str(st, 1, ls->l[*ls->n].value, sizeof(ls->l[0].value));
-	(*ls->n)++;
+	sq_col_label(st, 0, ls->l, ls->n);
 	return 0;
 }
 

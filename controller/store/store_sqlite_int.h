@@ -83,6 +83,9 @@ int sq_savepoint_end(struct sq *q, int ret);
 /* Copies a text column into a fixed field, truncating and terminating. */
 void sq_col_str(sqlite3_stmt *st, int i, char *buf, size_t size);
 
+/* Appends the label in columns i (key) and i + 1 (value) to l[*n], unless it is full. */
+void sq_col_label(sqlite3_stmt *st, int i, struct st_label *l, size_t *n);
+
 /* Load balancers and placements (store_sqlite_lb.c), as store.h's ops describe them. */
 int sqlite_lb_insert(struct store *s, struct st_lb *lb);
 int sqlite_lb_update(struct store *s, const struct st_lb *lb);

@@ -111,11 +111,7 @@ static int read_label(struct sq *q, sqlite3_stmt *st, void *out)
 		l = lb->backend_selector;
 		n = &lb->n_backend_selector;
 	}
-	if (*n == ST_MAX_LABELS)
-		return 0; /* the writer never stores more */
-	sq_col_str(st, 1, l[*n].key, sizeof(l[0].key));
-	sq_col_str(st, 2, l[*n].value, sizeof(l[0].value));
-	(*n)++;
+	sq_col_label(st, 1, l, n);
 	return 0;
 }
 

@@ -116,6 +116,22 @@ bool nf_prefix_contains(const struct nf_prefix *p, const struct nf_prefix *addr)
 	return same_bits(p->addr.bytes, addr->addr.bytes, p->len);
 }
 
+const char *nf_ipv4_host_parse(const char *s, struct in_addr *out)
+{
+	uint32_t h;
+
+	if (!s || inet_pton(AF_INET, s, out) != 1)
+		return "not a dotted IPv4 address";
+	h = ntohl(out->s_addr);
+	if (h == 0)
+		return "0.0.0.0 is not a host";
+	if (h == 0xffffffffu)
+		return "the broadcast address is not a host";
+	if ((h >> 28) == 0xe)
+		return "a multicast address is not a host";
+	return NULL;
+}
+
 bool nf_endpoint_parse(const char *s, struct sockaddr_storage *out)
 {
 	char host[INET6_ADDRSTRLEN + 2];

@@ -40,6 +40,12 @@ bool nf_prefix_overlaps(const struct nf_prefix *a, const struct nf_prefix *b);
 /* True when addr (same family) lies inside p. */
 bool nf_prefix_contains(const struct nf_prefix *p, const struct nf_prefix *addr);
 
+/*
+ * Parses a dotted IPv4 unicast host address: the unspecified, broadcast and
+ * multicast addresses are refused. NULL, or why s is not one.
+ */
+const char *nf_ipv4_host_parse(const char *s, struct in_addr *out);
+
 /* Parses "IPv4:PORT" or "[IPv6]:PORT" into a socket address. */
 bool nf_endpoint_parse(const char *s, struct sockaddr_storage *out);
 

@@ -3,6 +3,7 @@
 #include "netfns/common/prefix.h"
 #include "tests/check.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -10,6 +11,7 @@ int main(void)
 {
 	struct nf_prefix p, q;
 	struct sockaddr_storage ss;
+	struct in_addr a;
 	char buf[NF_PREFIX_STRLEN];
 
 	CHECK(nf_prefix_parse("10.0.0.0/24", false, &p) && p.family == AF_INET && p.len == 24);
@@ -38,6 +40,11 @@ int main(void)
 	CHECK(nf_prefix_parse("10.0.0.0/25", false, &p) &&
 	      nf_prefix_parse("10.0.0.128/25", false, &q));
 	CHECK(!nf_prefix_overlaps(&p, &q));
+
+	CHECK(!nf_ipv4_host_parse("10.0.0.1", &a) && a.s_addr == htonl(0x0a000001));
+	CHECK(nf_ipv4_host_parse("0.0.0.0", &a) && nf_ipv4_host_parse("255.255.255.255", &a));
+	CHECK(nf_ipv4_host_parse("224.0.0.5", &a) && nf_ipv4_host_parse("10.0.0.1:80", &a));
+	CHECK(nf_ipv4_host_parse("fd00::1", &a) && nf_ipv4_host_parse(NULL, &a));
 
 	CHECK(nf_endpoint_parse("192.0.2.1:51820", &ss) && ss.ss_family == AF_INET);
 	CHECK(strcmp(nf_endpoint_format(&ss, buf, sizeof(buf)), "192.0.2.1:51820") == 0);

@@ -111,4 +111,14 @@ int sqlite_client_get(struct store *s, int64_t network_id, const char *name, str
 int sqlite_client_get_id(struct store *s, int64_t id, struct st_client *out);
 int sqlite_client_list(struct store *s, int64_t network_id, store_client_cb cb, void *ctx);
 
+/* One migration step: step i takes PRAGMA user_version i to i + 1 (store_sqlite_schema.c). */
+struct sq_migration {
+	const char *what;
+	const char *sql;
+};
+
+extern const struct sq_migration sq_migrations[];
+/* The number of steps: the schema version this build writes. */
+extern const int sq_schema_version;
+
 #endif

@@ -52,6 +52,7 @@ struct st_network {
 	int64_t created;
 	char domain[ST_DOMAIN_MAX]; /* the zone is <name>.<domain> */
 	uint32_t dns_replicas;      /* DNS servers to place: 1 or 2 */
+	uint64_t qos_link_bps;      /* the rate traffic classes share per node; 0: unset */
 };
 
 struct st_node {
@@ -221,6 +222,29 @@ struct st_client {
 	int64_t created;
 };
 
+/* A traffic class of a network; unique by name in it, deleted with it. */
+struct st_qos_class {
+	int64_t id;
+	int64_t network_id;
+	char name[ST_NAME_MAX];
+	uint64_t min_bps;
+	uint64_t max_bps;
+	uint32_t priority; /* 0-7 */
+	uint32_t
+	    minor; /* its HTB class minor number on every node: 2..0xfffe, unique in the network */
+	int64_t created;
+};
+
+/* What a class applies to (see QosMatch in proto/netfn.proto); deleted with its class. */
+struct st_qos_match {
+	int64_t id;
+	int64_t class_id;
+	char protocol[8];       /* "tcp" | "udp" | "" any */
+	char port[16];          /* "5201", "8000-8100", "" any */
+	char peer[ST_NAME_MAX]; /* a node name, "" none */
+	char cidr[ST_CIDR_MAX]; /* "" none */
+};
+
 struct store;
 
 typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
@@ -235,6 +259,8 @@ typedef int (*store_lb_cb)(void *ctx, const struct st_lb *lb);
 typedef int (*store_placement_cb)(void *ctx, const struct st_placement *p);
 typedef int (*store_dns_record_cb)(void *ctx, const struct st_dns_record *r);
 typedef int (*store_client_cb)(void *ctx, const struct st_client *c);
+typedef int (*store_qos_class_cb)(void *ctx, const struct st_qos_class *c);
+typedef int (*store_qos_match_cb)(void *ctx, const struct st_qos_match *m);
 
 /* An engine: every operation of the interface. */
 struct store_ops {
@@ -345,6 +371,20 @@ struct store_ops {
 	int (*client_get_id)(struct store *s, int64_t id, struct st_client *out);
 	/* Ordered by id; network_id 0: the clients of every network. */
 	int (*client_list)(struct store *s, int64_t network_id, store_client_cb cb, void *ctx);
+
+	/* Traffic classes: sets c->id on insert; delete takes its matches along. */
+	int (*qos_class_insert)(struct store *s, struct st_qos_class *c);
+	int (*qos_class_delete)(struct store *s, int64_t id);
+	int (*qos_class_get)(struct store *s, int64_t network_id, const char *name,
+	                     struct st_qos_class *out);
+	/* Ordered by priority, then id. */
+	int (*qos_class_list)(struct store *s, int64_t network_id, store_qos_class_cb cb,
+	                      void *ctx);
+	/* Matches: sets m->id on insert. */
+	int (*qos_match_insert)(struct store *s, struct st_qos_match *m);
+	int (*qos_match_delete)(struct store *s, int64_t id);
+	/* Ordered by id. */
+	int (*qos_match_list)(struct store *s, int64_t class_id, store_qos_match_cb cb, void *ctx);
 };
 
 /* Every engine's handle starts with its ops. */

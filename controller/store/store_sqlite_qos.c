@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Placeholder: filled in by the traffic classes work (issue 5). */
+typedef int netfn_placeholder_store_sqlite_qos;

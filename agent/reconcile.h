@@ -76,6 +76,9 @@ extern const struct reconcile_fn reconcile_fn_lb;
 /* The overlay DNS function (fn_dns.c). */
 extern const struct reconcile_fn reconcile_fn_dns;
 
+/* The traffic classes function (fn_qos.c). */
+extern const struct reconcile_fn reconcile_fn_qos;
+
 struct reconcile;
 
 /* Opens the driver with every function the agent knows; st NULL: nothing is persisted. */

@@ -71,6 +71,8 @@ struct stats {
 	struct fw_counter *counters; /* sorted by rule id */
 	size_t n_lb;
 	struct lb_report *lb;
+	size_t n_qos;
+	struct qos_counter *qos;
 	struct stats *next;
 };
 
@@ -184,6 +186,37 @@ static void set_lb_reports(struct stats *s, const Netfn__SyncRequest *in)
 	}
 }
 
+/* Keeps the per-class counters of the node's qos section status, if it sent one. */
+static void set_qos_counters(struct stats *s, const Netfn__SyncRequest *in)
+{
+	const Netfn__SectionStatus *sec = NULL;
+	size_t n;
+
+	free(s->qos);
+	s->qos = NULL;
+	s->n_qos = 0;
+	for (size_t i = 0; i < in->n_sections && !sec; i++)
+		if (strcmp(in->sections[i]->function, "qos") == 0)
+			sec = in->sections[i];
+	if (!sec || !sec->n_classes)
+		return;
+	/* A node has at most QOS_MAX_CLASSES of ours; more is not worth keeping. */
+	n = sec->n_classes > QOS_MAX_CLASSES ? QOS_MAX_CLASSES : sec->n_classes;
+	s->qos = calloc(n, sizeof(*s->qos));
+	if (!s->qos)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const Netfn__QosClassCounter *c = sec->classes[i];
+
+		printable(c->name, s->qos[i].name, sizeof(s->qos[i].name));
+		s->qos[i].packets = c->packets;
+		s->qos[i].bytes = c->bytes;
+		s->qos[i].drops = c->drops;
+		s->qos[i].rate_bps = c->rate_bps;
+	}
+	s->n_qos = n;
+}
+
 /* node_id's entry, made when missing; NULL without memory. */
 static struct stats *stats_of(struct agentsrv *a, int64_t node_id)
 {
@@ -221,6 +254,7 @@ static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequ
 		return;
 	set_counters(s, req);
 	set_lb_reports(s, req);
+	set_qos_counters(s, req);
 	free(s->peers);
 	s->n = 0;
 	n = n > MAX_PEER_STATS ? MAX_PEER_STATS : n;
@@ -252,6 +286,7 @@ static void drop_stats(struct agentsrv *a, int64_t node_id)
 			free(s->peers);
 			free(s->counters);
 			free(s->lb);
+			free(s->qos);
 			free(s);
 			return;
 		}
@@ -332,6 +367,33 @@ int agentsrv_lb_reports(struct agentsrv *a, uint64_t lb_id, struct agentsrv_lb_r
 	}
 	/* By host, then backend: the order does not depend on who called last. */
 	qsort(*out, count, sizeof(**out), cmp_lb_report);
+	*n = count;
+	return 0;
+}
+
+int agentsrv_qos_counters(struct agentsrv *a, const char *name, struct agentsrv_qos_counter **out,
+                          size_t *n)
+{
+	size_t count = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (struct stats *s = a ? a->stats : NULL; s; s = s->next)
+		for (size_t i = 0; i < s->n_qos; i++)
+			count += strcmp(s->qos[i].name, name) == 0;
+	if (!count)
+		return 0;
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (struct stats *s = a->stats; s; s = s->next) {
+		for (size_t i = 0; i < s->n_qos; i++) {
+			if (strcmp(s->qos[i].name, name) != 0)
+				continue;
+			(*out)[k].node_id = s->node_id;
+			(*out)[k++].c = s->qos[i];
+		}
+	}
 	*n = count;
 	return 0;
 }

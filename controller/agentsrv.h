@@ -15,6 +15,7 @@
 #include "controller/ctl.h"
 #include "netfns/firewall/fw.h"
 #include "netfns/lb/lb.h"
+#include "netfns/qos/qos.h"
 #include "netfns/vpn/vpn_agent.h"
 
 struct agentsrv;
@@ -54,6 +55,20 @@ struct agentsrv_lb_report {
  */
 int agentsrv_lb_reports(struct agentsrv *a, uint64_t lb_id, struct agentsrv_lb_report **out,
                         size_t *n);
+
+/* One traffic class's counters as one node last reported them. */
+struct agentsrv_qos_counter {
+	int64_t node_id;
+	struct qos_counter c;
+};
+
+/*
+ * Copies what every node last reported about the traffic class called name
+ * (callers keep the nodes of its network); *out is malloc'd (NULL with *n 0
+ * when nothing). Accepts a NULL a.
+ */
+int agentsrv_qos_counters(struct agentsrv *a, const char *name, struct agentsrv_qos_counter **out,
+                          size_t *n);
 
 /*
  * Whether node_id counts as live for the scheduler: a sync or enroll from it

@@ -715,6 +715,81 @@ static void test_clients(struct store *s)
 	CHECK(!forwards(s, g2) && !fw_src_has(s, g1, "10.6.0.10/32"));
 }
 
+/* The qos section node last got, or NULL (free with compile_config_free(*cfg)). */
+static Netfn__QosSection *qos_of(struct store *s, int64_t node, Netfn__NodeConfig **cfg)
+{
+	struct st_node n;
+
+	*cfg = NULL;
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_config(s, &n, cfg) == 0 && *cfg && (*cfg)->qos);
+	return *cfg ? (*cfg)->qos : NULL;
+}
+
+/*
+ * Every node gets every class, empty with none; a peer match becomes that
+ * peer's /32 except on the peer itself, and a peer that is gone matches
+ * nothing.
+ */
+static void test_qos(struct store *s, int64_t net, int64_t a, int64_t b)
+{
+	struct st_qos_class gold = {.network_id = net,
+	                            .min_bps = 1000000,
+	                            .max_bps = 8000000,
+	                            .priority = 1,
+	                            .minor = 2,
+	                            .created = 1};
+	struct st_qos_match to_b = {0}, to_gone = {0}, web = {0};
+	struct st_network n;
+	Netfn__NodeConfig *cfg = NULL;
+	Netfn__QosSection *q;
+
+	q = qos_of(s, a, &cfg);
+	CHECK(q && q->n_classes == 0 && q->link_bps == 0);
+	compile_config_free(cfg);
+
+	CHECK(s->ops->begin(s) == 0 && s->ops->network_get_id(s, net, &n) == 0);
+	n.qos_link_bps = 10000000;
+	CHECK(s->ops->network_update(s, &n) == 0);
+	strcpy(gold.name, "gold");
+	CHECK(s->ops->qos_class_insert(s, &gold) == 0);
+	to_b.class_id = to_gone.class_id = web.class_id = gold.id;
+	strcpy(to_b.peer, "b1");
+	strcpy(to_gone.peer, "zz9");
+	strcpy(web.protocol, "tcp");
+	strcpy(web.port, "8000-8100");
+	strcpy(web.cidr, "192.168.0.0/24");
+	CHECK(s->ops->qos_match_insert(s, &to_b) == 0 &&
+	      s->ops->qos_match_insert(s, &to_gone) == 0 && s->ops->qos_match_insert(s, &web) == 0);
+	CHECK(compile_network(s, net, NULL) == 0 && s->ops->commit(s) == 0);
+
+	q = qos_of(s, a, &cfg);
+	CHECK(q && q->link_bps == 10000000 && q->n_classes == 1);
+	if (q && q->n_classes == 1) {
+		const Netfn__QosNodeClass *k = q->classes[0];
+
+		CHECK(k->minor == 2 && !strcmp(k->name, "gold") && k->min_bps == 1000000 &&
+		      k->max_bps == 8000000 && k->priority == 1 && k->n_matches == 2);
+		CHECK(k->n_matches == 2 && !strcmp(k->matches[0]->dst, "10.7.0.2/32") &&
+		      k->matches[0]->protocol == 0 && !k->matches[0]->ports);
+		CHECK(k->n_matches == 2 && k->matches[1]->protocol == 6 && k->matches[1]->ports &&
+		      k->matches[1]->ports->first == 8000 && k->matches[1]->ports->last == 8100 &&
+		      !strcmp(k->matches[1]->dst, "192.168.0.0/24"));
+	}
+	compile_config_free(cfg);
+	/* On b itself the match towards b is skipped. */
+	q = qos_of(s, b, &cfg);
+	CHECK(q && q->n_classes == 1 && q->classes[0]->n_matches == 1);
+	compile_config_free(cfg);
+
+	/* No classes: empty again. */
+	CHECK(s->ops->begin(s) == 0 && s->ops->qos_class_delete(s, gold.id) == 0);
+	CHECK(compile_network(s, net, NULL) == 0 && s->ops->commit(s) == 0);
+	q = qos_of(s, a, &cfg);
+	CHECK(q && q->n_classes == 0 && q->link_bps == 0);
+	compile_config_free(cfg);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/netfn-compile-XXXXXX";
@@ -779,6 +854,7 @@ int main(void)
 	test_fw_keep_dns(s, net.id, (int64_t[]){a, b, c}, 3);
 	test_lb(s, net.id, a, b, c);
 	test_clients(s);
+	test_qos(s, net.id, a, b);
 
 	/* A hub network named before its hub joins. */
 	struct st_network hub = {0};

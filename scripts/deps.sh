@@ -23,6 +23,8 @@ pkgs=(
 	bind9-dnsutils
 	# the load balancer benchmark's comparison
 	haproxy
+	# traffic classes: the rates the qos scenario measures
+	iperf3
 	# formatting check
 	clang-format
 	# packages (scripts/package.sh: dpkg-shlibdeps) and their tests (tests/pkg/):

@@ -66,6 +66,7 @@ extern const struct cli_noun cli_noun_bootstrap;
 extern const struct cli_noun cli_noun_lb;
 extern const struct cli_noun cli_noun_dns;
 extern const struct cli_noun cli_noun_client;
+extern const struct cli_noun cli_noun_qos;
 
 /* A string for a protobuf-c field: the generated structs want char *, never NULL. */
 static inline char *cli_str(const char *s)

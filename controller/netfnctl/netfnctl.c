@@ -26,7 +26,7 @@
 static const struct cli_noun *const nouns[] = {
     &cli_noun_network, &cli_noun_token,  &cli_noun_node,      &cli_noun_firewall,
     &cli_noun_lb,      &cli_noun_dns,    &cli_noun_client,    &cli_noun_apitoken,
-    &cli_noun_audit,   &cli_noun_status, &cli_noun_bootstrap,
+    &cli_noun_audit,   &cli_noun_status, &cli_noun_bootstrap, &cli_noun_qos,
 };
 
 #define N_NOUNS (sizeof(nouns) / sizeof(nouns[0]))

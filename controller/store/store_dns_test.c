@@ -229,7 +229,8 @@ static void downgrade_to_v4(void)
 	for (int i = 0; i < n; i++)
 		CHECK(names[i][0] == '\0');
 	CHECK(
-	    store_test_exec("ALTER TABLE networks DROP COLUMN dns_replicas;"
+	    store_test_exec("ALTER TABLE networks DROP COLUMN qos_link_bps;"
+	                    "ALTER TABLE networks DROP COLUMN dns_replicas;"
 	                    "ALTER TABLE networks DROP COLUMN domain; PRAGMA user_version = 4;") ==
 	    SQLITE_OK);
 }

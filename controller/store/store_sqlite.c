@@ -41,7 +41,7 @@
 
 #define NET_COLS                                                                                   \
 	"id, name, cidr, port, mtu, topology, hub_node_id, hub_name, created, domain, "            \
-	"dns_replicas"
+	"dns_replicas, qos_link_bps"
 #define NODE_COLS                                                                                  \
 	"id, network_id, name, id_pk, wg_pk, overlay_addr, created, last_seen, last_counter"
 #define SEC_COLS "node_id, function, desired_rev, hash, applied_rev, error"
@@ -88,12 +88,12 @@ static const struct sq_stmt stmts[S_COUNT] = {
 
     [S_NET_INSERT] = {"insert network",
                       "INSERT INTO networks (name, cidr, port, mtu, topology, hub_node_id, "
-                      "hub_name, created, domain, dns_replicas) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                      "hub_name, created, domain, dns_replicas, qos_link_bps) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [S_NET_UPDATE] = {"update network",
                       "UPDATE networks SET name = ?, cidr = ?, port = ?, mtu = ?, topology = ?, "
-                      "hub_node_id = ?, hub_name = ?, domain = ?, dns_replicas = ? "
-                      "WHERE id = ?"},
+                      "hub_node_id = ?, hub_name = ?, domain = ?, dns_replicas = ?, "
+                      "qos_link_bps = ? WHERE id = ?"},
     [S_NET_DELETE] = {"delete network", "DELETE FROM networks WHERE id = ?"},
     [S_NET_GET] = {"get network", "SELECT " NET_COLS " FROM networks WHERE name = ?"},
     [S_NET_GET_ID] = {"get network by id", "SELECT " NET_COLS " FROM networks WHERE id = ?"},
@@ -704,6 +704,7 @@ static int read_network(struct sq *q, sqlite3_stmt *st, void *out)
 	n->created = sqlite3_column_int64(st, 8);
 	col_str(st, 9, n->domain, sizeof(n->domain));
 	n->dns_replicas = (uint32_t)sqlite3_column_int64(st, 10);
+	n->qos_link_bps = (uint64_t)sqlite3_column_int64(st, 11);
 	return 0;
 }
 
@@ -714,7 +715,7 @@ static int sqlite_network_insert(struct store *s, struct st_network *n)
 
 	ret = sql(q, S_NET_INSERT, 0, NULL, NULL, T(n->name), T(n->cidr), I(n->port), I(n->mtu),
 	          T(n->topology), I(n->hub_node_id), T(n->hub_name), I(n->created), T(n->domain),
-	          I(n->dns_replicas), END);
+	          I(n->dns_replicas), I(n->qos_link_bps), END);
 	if (!ret)
 		n->id = sqlite3_last_insert_rowid(q->db);
 	return ret;
@@ -724,7 +725,7 @@ static int sqlite_network_update(struct store *s, const struct st_network *n)
 {
 	return sql(sq(s), S_NET_UPDATE, CHANGE, NULL, NULL, T(n->name), T(n->cidr), I(n->port),
 	           I(n->mtu), T(n->topology), I(n->hub_node_id), T(n->hub_name), T(n->domain),
-	           I(n->dns_replicas), I(n->id), END);
+	           I(n->dns_replicas), I(n->qos_link_bps), I(n->id), END);
 }
 
 static int sqlite_network_delete(struct store *s, int64_t id)
@@ -1420,4 +1421,11 @@ const struct store_ops store_sqlite_ops = {
     .client_get = sqlite_client_get,
     .client_get_id = sqlite_client_get_id,
     .client_list = sqlite_client_list,
+    .qos_class_insert = sqlite_qos_class_insert,
+    .qos_class_delete = sqlite_qos_class_delete,
+    .qos_class_get = sqlite_qos_class_get,
+    .qos_class_list = sqlite_qos_class_list,
+    .qos_match_insert = sqlite_qos_match_insert,
+    .qos_match_delete = sqlite_qos_match_delete,
+    .qos_match_list = sqlite_qos_match_list,
 };

@@ -28,7 +28,7 @@ enum client_stmt_id {
 };
 /* clang-format on */
 
-_Static_assert(SQ_EXT_CLIENT + C_COUNT <= SQ_EXT_STMTS, "our statements fit in our cache slots");
+_Static_assert(SQ_EXT_CLIENT + C_COUNT <= SQ_EXT_QOS, "our statements fit in our cache slots");
 
 static const struct sq_stmt stmts[C_COUNT] = {
     [C_INSERT] = {"insert client", "INSERT INTO clients (network_id, name, wg_pk, overlay_addr, "

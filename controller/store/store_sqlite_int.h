@@ -3,7 +3,8 @@
  * The SQLite engine's insides, shared by its files (store_sqlite.c: the
  * handle, migrations and the records of the first schema versions;
  * store_sqlite_lb.c: load balancers and placements; store_sqlite_dns.c:
- * DNS records; store_sqlite_client.c: external clients). Not part of the store
+ * DNS records; store_sqlite_client.c: external clients;
+ * store_sqlite_qos.c: traffic classes). Not part of the store
  * interface: nothing outside controller/store/ includes it.
  */
 #ifndef NETFN_CONTROLLER_STORE_STORE_SQLITE_INT_H
@@ -32,6 +33,7 @@ struct sq_stmt {
 #define SQ_EXT_LB     0  /* store_sqlite_lb.c */
 #define SQ_EXT_DNS    16 /* store_sqlite_dns.c */
 #define SQ_EXT_CLIENT 24 /* store_sqlite_client.c */
+#define SQ_EXT_QOS    32 /* store_sqlite_qos.c */
 
 /*
  * Parameters are passed to sql() as tagged values, ending with END. Each
@@ -110,6 +112,16 @@ int sqlite_client_delete(struct store *s, int64_t id);
 int sqlite_client_get(struct store *s, int64_t network_id, const char *name, struct st_client *out);
 int sqlite_client_get_id(struct store *s, int64_t id, struct st_client *out);
 int sqlite_client_list(struct store *s, int64_t network_id, store_client_cb cb, void *ctx);
+
+/* Traffic classes and their matches (store_sqlite_qos.c), as store.h's ops describe them. */
+int sqlite_qos_class_insert(struct store *s, struct st_qos_class *c);
+int sqlite_qos_class_delete(struct store *s, int64_t id);
+int sqlite_qos_class_get(struct store *s, int64_t network_id, const char *name,
+                         struct st_qos_class *out);
+int sqlite_qos_class_list(struct store *s, int64_t network_id, store_qos_class_cb cb, void *ctx);
+int sqlite_qos_match_insert(struct store *s, struct st_qos_match *m);
+int sqlite_qos_match_delete(struct store *s, int64_t id);
+int sqlite_qos_match_list(struct store *s, int64_t class_id, store_qos_match_cb cb, void *ctx);
 
 /* One migration step: step i takes PRAGMA user_version i to i + 1 (store_sqlite_schema.c). */
 struct sq_migration {

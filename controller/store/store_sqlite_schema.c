@@ -182,6 +182,26 @@ const struct sq_migration sq_migrations[] = {
         "CREATE TRIGGER clients_placements AFTER DELETE ON clients BEGIN"
         " DELETE FROM placements WHERE kind = 'gateway' AND object_id = OLD.id; END;",
     },
+    {
+        /* Traffic classes go with their network, and their matches with
+         * them. A class's name and its HTB minor are each one class's in a
+         * network: the minor is what every node's kernel calls the class,
+         * so two classes sharing one would shape as one. A network without
+         * a link rate has 0, which the API reads as unset. */
+        "traffic classes",
+        "ALTER TABLE networks ADD COLUMN qos_link_bps INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TABLE qos_classes ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, min_bps INTEGER NOT NULL, max_bps INTEGER NOT NULL,"
+        " priority INTEGER NOT NULL, minor INTEGER NOT NULL, created INTEGER NOT NULL,"
+        " UNIQUE (network_id, name), UNIQUE (network_id, minor));"
+        "CREATE TABLE qos_matches ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " class_id INTEGER NOT NULL REFERENCES qos_classes (id) ON DELETE CASCADE,"
+        " protocol TEXT NOT NULL, port TEXT NOT NULL, peer TEXT NOT NULL, cidr TEXT NOT NULL);"
+        "CREATE INDEX qos_matches_class ON qos_matches (class_id);",
+    },
 };
 
 const int sq_schema_version = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));

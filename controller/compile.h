@@ -2,7 +2,7 @@
 /*
  * The per-node compiler driver: turns the stored network, its nodes, its
  * firewall policies, its load balancers and its DNS records into each
- * node's sections (one per network function: vpn, firewall, lb, dns), bumps
+ * node's sections (one per network function: vpn, firewall, lb, dns, qos), bumps
  * a node's desired revision of a function only when that section really
  * changed (by hash), and builds the NodeConfig sent to an agent.
  */

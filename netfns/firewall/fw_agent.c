@@ -40,6 +40,7 @@
 
 #include "netfns/common/log.h"
 #include "netfns/firewall/fw_nft.h"
+#include "netfns/firewall/nft_msg.h"
 
 /*
  * Up to this many new rules are echoed back with their handles; beyond, one
@@ -549,98 +550,32 @@ cleanup:
 
 /* ---- counters ---- */
 
-struct ctr_acc {
-	struct fw_counter *v;
-	size_t n, cap;
-	int err;
-};
-
-static int ctr_attr(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= NFTA_OBJ_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int cnt_attr(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= NFTA_COUNTER_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int on_counter(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NFTA_OBJ_MAX + 1] = {0};
-	const struct nlattr *ct[NFTA_COUNTER_MAX + 1] = {0};
-	struct ctr_acc *acc = data;
-	struct fw_counter c = {0};
-
-	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWOBJ ||
-	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ctr_attr, tb) < 0 || !tb[NFTA_OBJ_NAME] ||
-	    !tb[NFTA_OBJ_DATA] || mnl_attr_validate(tb[NFTA_OBJ_NAME], MNL_TYPE_NUL_STRING) < 0 ||
-	    !fw_counter_id(mnl_attr_get_str(tb[NFTA_OBJ_NAME]), &c.rule_id))
-		return MNL_CB_OK;
-	if (mnl_attr_parse_nested(tb[NFTA_OBJ_DATA], cnt_attr, ct) < 0)
-		return MNL_CB_OK;
-	if (ct[NFTA_COUNTER_PACKETS] &&
-	    mnl_attr_validate(ct[NFTA_COUNTER_PACKETS], MNL_TYPE_U64) == 0)
-		c.packets = be64toh(mnl_attr_get_u64(ct[NFTA_COUNTER_PACKETS]));
-	if (ct[NFTA_COUNTER_BYTES] && mnl_attr_validate(ct[NFTA_COUNTER_BYTES], MNL_TYPE_U64) == 0)
-		c.bytes = be64toh(mnl_attr_get_u64(ct[NFTA_COUNTER_BYTES]));
-	if (acc->n == acc->cap) {
-		size_t cap = acc->cap ? acc->cap * 2 : 64;
-		struct fw_counter *v = realloc(acc->v, cap * sizeof(*v));
-
-		if (!v) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		acc->v = v;
-		acc->cap = cap;
-	}
-	acc->v[acc->n++] = c;
-	return MNL_CB_OK;
-}
-
 int fw_agent_counters(struct fw_agent *fa, struct fw_counter **out, size_t *n)
 {
-	struct ctr_acc acc = {0};
-	struct nftnl_obj *o = NULL;
-	char buf[512];
-	int ret = -EINTR;
+	struct nft_counter_val *v = NULL;
+	size_t nv = 0, k = 0;
+	int ret;
 
 	*out = NULL;
 	*n = 0;
-	o = nftnl_obj_alloc();
-	if (!o)
-		return -ENOMEM;
-	/* The kernel filters the dump to this table's counters: nothing else is read. */
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, fa->table);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	for (int t = 0; t < DUMP_TRIES && ret == -EINTR; t++) {
-		struct nlmsghdr *nlh =
-		    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_INET, 0, 0);
-
-		nftnl_obj_nlmsg_build_payload(nlh, o);
-		acc.n = 0;
-		ret = nft_sock_dump(fa->nft, nlh, on_counter, &acc);
-	}
-	nftnl_obj_free(o);
-	if (ret == -ENOENT)
-		ret = 0; /* no table yet: no counters */
-	if (ret < 0) {
-		free(acc.v);
+	ret = nft_counters_read(fa->nft, NFPROTO_INET, fa->table, &v, &nv);
+	if (ret < 0 || !nv)
 		return ret;
+	*out = calloc(nv, sizeof(**out));
+	if (!*out) {
+		free(v);
+		return -ENOMEM;
 	}
-	*out = acc.v;
-	*n = acc.n;
+	/* Only the rules' own counters (r<id>); anything else in the table is skipped. */
+	for (size_t i = 0; i < nv; i++) {
+		if (!fw_counter_id(v[i].name, &(*out)[k].rule_id))
+			continue;
+		(*out)[k].packets = v[i].packets;
+		(*out)[k].bytes = v[i].bytes;
+		k++;
+	}
+	free(v);
+	*n = k;
 	return 0;
 }
 

@@ -11,8 +11,12 @@
  */
 #include "netfns/firewall/nft_msg.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <libmnl/libmnl.h>
 
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
@@ -23,6 +27,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 /* ---- objects ---- */
 
@@ -329,4 +334,108 @@ void nft_rb_dnat_ip(struct nft_rb *rb, struct in_addr addr, uint16_t port)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+}
+
+/* ---- reading counters back ---- */
+
+#define DUMP_TRIES 3
+
+struct counters_acc {
+	const char *table;
+	struct nft_counter_val *v;
+	size_t n, cap;
+};
+
+static int obj_attr(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= NFTA_OBJ_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int counter_attr(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= NFTA_COUNTER_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static uint64_t u64_of(const struct nlattr *a)
+{
+	return a && mnl_attr_validate(a, MNL_TYPE_U64) == 0 ? be64toh(mnl_attr_get_u64(a)) : 0;
+}
+
+static int on_counter(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_OBJ_MAX + 1] = {0};
+	const struct nlattr *ct[NFTA_COUNTER_MAX + 1] = {0};
+	struct counters_acc *acc = data;
+	struct nft_counter_val *c;
+
+	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWOBJ ||
+	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), obj_attr, tb) < 0 || !tb[NFTA_OBJ_NAME] ||
+	    !tb[NFTA_OBJ_TABLE] || mnl_attr_validate(tb[NFTA_OBJ_NAME], MNL_TYPE_NUL_STRING) < 0 ||
+	    mnl_attr_validate(tb[NFTA_OBJ_TABLE], MNL_TYPE_NUL_STRING) < 0 ||
+	    strcmp(mnl_attr_get_str(tb[NFTA_OBJ_TABLE]), acc->table) != 0 ||
+	    strlen(mnl_attr_get_str(tb[NFTA_OBJ_NAME])) >= sizeof(c->name))
+		return MNL_CB_OK;
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 64;
+		struct nft_counter_val *v = realloc(acc->v, cap * sizeof(*v));
+
+		if (!v) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		acc->v = v;
+		acc->cap = cap;
+	}
+	c = &acc->v[acc->n++];
+	memset(c, 0, sizeof(*c));
+	strcpy(c->name, mnl_attr_get_str(tb[NFTA_OBJ_NAME]));
+	if (tb[NFTA_OBJ_DATA] && mnl_attr_parse_nested(tb[NFTA_OBJ_DATA], counter_attr, ct) >= 0) {
+		c->packets = u64_of(ct[NFTA_COUNTER_PACKETS]);
+		c->bytes = u64_of(ct[NFTA_COUNTER_BYTES]);
+	}
+	return MNL_CB_OK;
+}
+
+int nft_counters_read(struct nft_sock *s, uint16_t family, const char *table,
+                      struct nft_counter_val **out, size_t *n)
+{
+	struct counters_acc acc = {.table = table};
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	char buf[512];
+	int ret = -EINTR;
+
+	*out = NULL;
+	*n = 0;
+	if (!o)
+		return -ENOMEM;
+	/* The kernel filters the dump to this table's counters; on_counter checks again. */
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, table);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	for (int t = 0; t < DUMP_TRIES && ret == -EINTR; t++) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, family, 0, 0);
+
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		acc.n = 0; /* what an interrupted dump found */
+		ret = nft_sock_dump(s, nlh, on_counter, &acc);
+	}
+	nftnl_obj_free(o);
+	if (ret == -ENOENT)
+		ret = 0; /* no table: no counters */
+	if (ret < 0 || !acc.n) {
+		free(acc.v);
+		return ret;
+	}
+	*out = acc.v;
+	*n = acc.n;
+	return 0;
 }

@@ -28,6 +28,21 @@ struct nftnl_rule;
 #define NFT_TH_SPORT_OFF 0
 #define NFT_TH_DPORT_OFF 2
 
+/* A named counter object as read back from the kernel. */
+struct nft_counter_val {
+	char name[64]; /* longer names are not ours and are skipped */
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/*
+ * Reads every named counter of table (in family) with one dump, started over
+ * when a change interrupts it; *out is malloc'd (NULL with *n 0 when the
+ * table has none or does not exist).
+ */
+int nft_counters_read(struct nft_sock *s, uint16_t family, const char *table,
+                      struct nft_counter_val **out, size_t *n);
+
 /* A base chain: where it hooks in; its policy is always accept. */
 struct nft_base_chain {
 	const char *name;

@@ -33,6 +33,7 @@
 #include <linux/rtnetlink.h>
 
 #include "netfns/common/log.h"
+#include "netfns/firewall/nft_msg.h"
 #include "netfns/kernel/rtnl.h"
 #include "netfns/lb/lb_health.h"
 #include "netfns/lb/lb_nft.h"
@@ -160,31 +161,11 @@ static int on_chain(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int obj_attr(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= NFTA_OBJ_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int cnt_attr(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= NFTA_COUNTER_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 /* The table's counter objects: names[i] has packets[i]. */
 struct ctrs {
 	const char *table;
 	struct lb_nft_names names;
-	uint64_t *packets; /* names.cap entries */
+	uint64_t *packets; /* names.n entries */
 };
 
 static void ctrs_free(struct ctrs *c)
@@ -192,40 +173,6 @@ static void ctrs_free(struct ctrs *c)
 	lb_nft_names_free(&c->names);
 	free(c->packets);
 	c->packets = NULL;
-}
-
-static int on_counter(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlattr *tb[NFTA_OBJ_MAX + 1] = {0};
-	const struct nlattr *ct[NFTA_COUNTER_MAX + 1] = {0};
-	struct ctrs *acc = data;
-	uint64_t packets = 0;
-	size_t cap = acc->names.cap;
-
-	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWOBJ ||
-	    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), obj_attr, tb) < 0 || !tb[NFTA_OBJ_NAME] ||
-	    !tb[NFTA_OBJ_TABLE] || mnl_attr_validate(tb[NFTA_OBJ_NAME], MNL_TYPE_NUL_STRING) < 0 ||
-	    mnl_attr_validate(tb[NFTA_OBJ_TABLE], MNL_TYPE_NUL_STRING) < 0 ||
-	    strcmp(mnl_attr_get_str(tb[NFTA_OBJ_TABLE]), acc->table) != 0)
-		return MNL_CB_OK;
-	if (tb[NFTA_OBJ_DATA] && mnl_attr_parse_nested(tb[NFTA_OBJ_DATA], cnt_attr, ct) >= 0 &&
-	    ct[NFTA_COUNTER_PACKETS] &&
-	    mnl_attr_validate(ct[NFTA_COUNTER_PACKETS], MNL_TYPE_U64) == 0)
-		packets = be64toh(mnl_attr_get_u64(ct[NFTA_COUNTER_PACKETS]));
-	if (lb_nft_names_add(&acc->names, mnl_attr_get_str(tb[NFTA_OBJ_NAME])) < 0)
-		goto nomem;
-	if (acc->names.cap != cap || !acc->packets) {
-		uint64_t *v = realloc(acc->packets, acc->names.cap * sizeof(*v));
-
-		if (!v)
-			goto nomem;
-		acc->packets = v;
-	}
-	acc->packets[acc->names.n - 1] = packets;
-	return MNL_CB_OK;
-nomem:
-	errno = ENOMEM;
-	return MNL_CB_ERROR;
 }
 
 /* The table's chain names; none when it does not exist. */
@@ -251,28 +198,27 @@ static int chains_dump(struct lb_agent *la, struct lb_nft_names *out)
 	return ret == -ENOENT ? 0 : ret;
 }
 
-/* The table's counters with their packet counts; the kernel filters by table. */
+/* The table's counters with their packet counts. */
 static int counters_dump(struct lb_agent *la, struct ctrs *acc)
 {
-	struct nftnl_obj *o = nftnl_obj_alloc();
-	char buf[512];
-	int ret = -EINTR;
+	struct nft_counter_val *v = NULL;
+	size_t n = 0;
+	int ret;
 
-	if (!o)
-		return -ENOMEM;
 	acc->table = la->table;
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, la->table);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	for (int t = 0; t < DUMP_TRIES && ret == -EINTR; t++) {
-		struct nlmsghdr *nlh =
-		    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFPROTO_IPV4, 0, 0);
-
-		nftnl_obj_nlmsg_build_payload(nlh, o);
-		ctrs_free(acc); /* what an interrupted dump found */
-		ret = nft_sock_dump(la->nft, nlh, on_counter, acc);
+	ret = nft_counters_read(la->nft, NFPROTO_IPV4, la->table, &v, &n);
+	if (ret < 0 || !n)
+		return ret;
+	acc->packets = calloc(n, sizeof(*acc->packets));
+	if (!acc->packets)
+		ret = -ENOMEM;
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = lb_nft_names_add(&acc->names, v[i].name);
+		if (!ret)
+			acc->packets[i] = v[i].packets;
 	}
-	nftnl_obj_free(o);
-	return ret == -ENOENT ? 0 : ret; /* no table: no counters */
+	free(v);
+	return ret < 0 ? ret : 0;
 }
 
 /* ---- one batch ---- */

@@ -245,6 +245,25 @@ struct st_qos_match {
 	char cidr[ST_CIDR_MAX]; /* "" none */
 };
 
+/*
+ * A flow filter on one node's overlay traffic (see FlowFilter in
+ * proto/netfn.proto); deleted with its node or network. Ids are never
+ * reused: an agent's flow cookies carry them.
+ */
+struct st_flow_filter {
+	int64_t id;
+	int64_t network_id;
+	int64_t node_id;
+	char name[ST_NAME_MAX]; /* "" none; unique in the network otherwise */
+	char protocol[8];       /* "tcp" | "udp" | "icmp" | "" any */
+	uint32_t dst_port;      /* 0 any */
+	char src[ST_CIDR_MAX];  /* canonical "a.b.c.d/len"; "" any */
+	char dst[ST_CIDR_MAX];
+	char action[8]; /* "drop" | "allow" */
+	uint32_t priority;
+	int64_t created;
+};
+
 struct store;
 
 typedef int (*store_network_cb)(void *ctx, const struct st_network *n);
@@ -261,6 +280,7 @@ typedef int (*store_dns_record_cb)(void *ctx, const struct st_dns_record *r);
 typedef int (*store_client_cb)(void *ctx, const struct st_client *c);
 typedef int (*store_qos_class_cb)(void *ctx, const struct st_qos_class *c);
 typedef int (*store_qos_match_cb)(void *ctx, const struct st_qos_match *m);
+typedef int (*store_flow_filter_cb)(void *ctx, const struct st_flow_filter *f);
 
 /* An engine: every operation of the interface. */
 struct store_ops {
@@ -385,6 +405,16 @@ struct store_ops {
 	int (*qos_match_delete)(struct store *s, int64_t id);
 	/* Ordered by id. */
 	int (*qos_match_list)(struct store *s, int64_t class_id, store_qos_match_cb cb, void *ctx);
+
+	/* Flow filters: sets f->id on insert (-EEXIST: the name is taken in the network). */
+	int (*flow_insert)(struct store *s, struct st_flow_filter *f);
+	int (*flow_delete)(struct store *s, int64_t id);
+	int (*flow_get_id)(struct store *s, int64_t id, struct st_flow_filter *out);
+	int (*flow_get_name)(struct store *s, int64_t network_id, const char *name,
+	                     struct st_flow_filter *out);
+	/* Ordered by id; node_id 0: the filters of every node of the network. */
+	int (*flow_list)(struct store *s, int64_t network_id, int64_t node_id,
+	                 store_flow_filter_cb cb, void *ctx);
 };
 
 /* Every engine's handle starts with its ops. */

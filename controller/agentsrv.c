@@ -61,7 +61,10 @@ struct parked {
 	struct parked *next;
 };
 
-/* The last contact, peer statistics, firewall counters and lb reports of one node. */
+/*
+ * The last contact, peer statistics, firewall counters, lb reports, qos
+ * counters and flow counters of one node.
+ */
 struct stats {
 	int64_t node_id;
 	int64_t seen_ms; /* when its last enroll or sync arrived; 0: none yet */
@@ -73,6 +76,9 @@ struct stats {
 	struct lb_report *lb;
 	size_t n_qos;
 	struct qos_counter *qos;
+	size_t n_flow;
+	struct flow_counter *flow; /* as reported */
+	int64_t flow_at;           /* when they arrived (unix seconds) */
 	struct stats *next;
 };
 
@@ -217,6 +223,45 @@ static void set_qos_counters(struct stats *s, const Netfn__SyncRequest *in)
 	s->n_qos = n;
 }
 
+/*
+ * Keeps the per-filter counters of the node's flow section status, if it
+ * sent one, with when they arrived. The agent's own "node" and "at" are not
+ * read: the controller fills both.
+ */
+static void set_flow_counters(struct stats *s, const Netfn__SyncRequest *in)
+{
+	const Netfn__SectionStatus *sec = NULL;
+	size_t n;
+
+	free(s->flow);
+	s->flow = NULL;
+	s->n_flow = 0;
+	for (size_t i = 0; i < in->n_sections && !sec; i++)
+		if (strcmp(in->sections[i]->function, "flow") == 0)
+			sec = in->sections[i];
+	if (!sec || !sec->n_flows)
+		return;
+	/* A node has at most FLOW_MAX_FILTERS of ours and its bridge's total. */
+	n = sec->n_flows > FLOW_MAX_FILTERS + 1 ? FLOW_MAX_FILTERS + 1 : sec->n_flows;
+	s->flow = calloc(n, sizeof(*s->flow));
+	if (!s->flow)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const Netfn__FlowCounter *c = sec->flows[i];
+
+		/* No filter has an id past FLOW_ID_MAX: such a report names none. */
+		if (c->id > FLOW_ID_MAX)
+			continue;
+		s->flow[s->n_flow].id = c->id;
+		s->flow[s->n_flow].packets = c->packets;
+		s->flow[s->n_flow].bytes = c->bytes;
+		s->flow[s->n_flow].pps = c->packets_per_s;
+		s->flow[s->n_flow].bps = c->bits_per_s;
+		s->n_flow++;
+	}
+	s->flow_at = ctl_now();
+}
+
 /* node_id's entry, made when missing; NULL without memory. */
 static struct stats *stats_of(struct agentsrv *a, int64_t node_id)
 {
@@ -255,6 +300,7 @@ static void set_stats(struct agentsrv *a, int64_t node_id, const Netfn__SyncRequ
 	set_counters(s, req);
 	set_lb_reports(s, req);
 	set_qos_counters(s, req);
+	set_flow_counters(s, req);
 	free(s->peers);
 	s->n = 0;
 	n = n > MAX_PEER_STATS ? MAX_PEER_STATS : n;
@@ -287,6 +333,7 @@ static void drop_stats(struct agentsrv *a, int64_t node_id)
 			free(s->counters);
 			free(s->lb);
 			free(s->qos);
+			free(s->flow);
 			free(s);
 			return;
 		}
@@ -394,6 +441,54 @@ int agentsrv_qos_counters(struct agentsrv *a, const char *name, struct agentsrv_
 			(*out)[k++].c = s->qos[i];
 		}
 	}
+	*n = count;
+	return 0;
+}
+
+static int cmp_stats_node(const void *a, const void *b)
+{
+	const struct stats *x = *(const struct stats *const *)a,
+	                   *y = *(const struct stats *const *)b;
+
+	return (x->node_id > y->node_id) - (x->node_id < y->node_id);
+}
+
+int agentsrv_flow_counters(struct agentsrv *a, int64_t node_id, struct agentsrv_flow_counter **out,
+                           size_t *n)
+{
+	const struct stats **nodes = NULL;
+	size_t n_nodes = 0, count = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (struct stats *s = a ? a->stats : NULL; s; s = s->next)
+		if (s->n_flow && (!node_id || s->node_id == node_id)) {
+			n_nodes++;
+			count += s->n_flow;
+		}
+	if (!count)
+		return 0;
+	nodes = calloc(n_nodes, sizeof(*nodes));
+	*out = calloc(count, sizeof(**out));
+	if (!nodes || !*out) {
+		free(nodes);
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	n_nodes = 0;
+	for (struct stats *s = a->stats; s; s = s->next)
+		if (s->n_flow && (!node_id || s->node_id == node_id))
+			nodes[n_nodes++] = s;
+	/* By node, each node's as reported: the order does not depend on who called last. */
+	qsort(nodes, n_nodes, sizeof(*nodes), cmp_stats_node);
+	for (size_t i = 0; i < n_nodes; i++)
+		for (size_t f = 0; f < nodes[i]->n_flow; f++) {
+			(*out)[k].node_id = nodes[i]->node_id;
+			(*out)[k].at = nodes[i]->flow_at;
+			(*out)[k++].c = nodes[i]->flow[f];
+		}
+	free(nodes);
 	*n = count;
 	return 0;
 }

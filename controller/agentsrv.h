@@ -15,6 +15,7 @@
 #include "controller/ctl.h"
 #include "netfns/firewall/fw.h"
 #include "netfns/lb/lb.h"
+#include "netfns/flow/flow.h"
 #include "netfns/qos/qos.h"
 #include "netfns/vpn/vpn_agent.h"
 
@@ -69,6 +70,21 @@ struct agentsrv_qos_counter {
  */
 int agentsrv_qos_counters(struct agentsrv *a, const char *name, struct agentsrv_qos_counter **out,
                           size_t *n);
+
+/* A node's flow counters as it last reported them: per filter, id 0 its whole bridge. */
+struct agentsrv_flow_counter {
+	int64_t node_id;
+	int64_t at; /* when the report arrived (unix seconds) */
+	struct flow_counter c;
+};
+
+/*
+ * Copies what node_id (0: every node) last reported of its flow filters'
+ * counters, ordered by node then as reported; *out is malloc'd (NULL with *n
+ * 0 when nothing). Accepts a NULL a.
+ */
+int agentsrv_flow_counters(struct agentsrv *a, int64_t node_id, struct agentsrv_flow_counter **out,
+                           size_t *n);
 
 /*
  * Whether node_id counts as live for the scheduler: a sync or enroll from it

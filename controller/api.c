@@ -190,8 +190,9 @@ int api_audit(struct api_call *c, const char *object, const char *fmt, ...)
 static const struct api_method *find_method(const char *name)
 {
 	static const struct api_method *const tables[] = {
-	    api_network_methods, api_token_methods,  api_node_methods, api_firewall_methods,
-	    api_lb_methods,      api_client_methods, api_dns_methods,  api_qos_methods};
+	    api_network_methods,  api_token_methods, api_node_methods,
+	    api_firewall_methods, api_lb_methods,    api_client_methods,
+	    api_dns_methods,      api_qos_methods,   api_flow_methods};
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct api_method *m = tables[t]; m->name; m++)

@@ -40,6 +40,7 @@ extern const struct api_method api_lb_methods[];
 extern const struct api_method api_client_methods[];
 extern const struct api_method api_dns_methods[];
 extern const struct api_method api_qos_methods[];
+extern const struct api_method api_flow_methods[];
 
 /* Starts the API server on urls (tls+tcp:// ones with the PEM in tls_cert). */
 int api_start(struct ctl *c, const char *const *urls, size_t n, const char *tls_cert);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Compiler driver. Network functions are rows of a table (vpn, firewall,
- * lb, dns, qos), each in its own compile_<fn>.c (compile_int.h): each loads
+ * lb, dns, qos, flow), each in its own compile_<fn>.c (compile_int.h): each loads
  * what it needs of a network once, then builds any node's section as its
  * protobuf message. For each node of a changed network the driver builds
  * every function's section at revision 0, hashes the packed message, and
@@ -32,6 +32,7 @@
 #include "controller/sched.h"
 #include "netfns/common/log.h"
 #include "proto/conv_dns.h"
+#include "proto/conv_flow.h"
 #include "proto/conv_fw.h"
 #include "proto/conv_lb.h"
 #include "proto/conv_qos.h"
@@ -206,7 +207,8 @@ int compile_netctx_load(struct store *s, int64_t network_id, struct netctx *nc)
 /* ---- the driver ---- */
 
 static const struct compile_fn *const fns[] = {
-    &compile_fn_vpn, &compile_fn_firewall, &compile_fn_lb, &compile_fn_dns, &compile_fn_qos,
+    &compile_fn_vpn, &compile_fn_firewall, &compile_fn_lb,
+    &compile_fn_dns, &compile_fn_qos,      &compile_fn_flow,
 };
 
 #define N_FNS (sizeof(fns) / sizeof(fns[0]))
@@ -377,5 +379,6 @@ void compile_config_free(Netfn__NodeConfig *cfg)
 	conv_lb_pb_free(cfg->lb);
 	conv_dns_pb_free(cfg->dns);
 	conv_qos_pb_free(cfg->qos);
+	conv_flow_pb_free(cfg->flow);
 	free(cfg);
 }

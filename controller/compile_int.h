@@ -2,7 +2,7 @@
 /*
  * What the compiler driver (compile.c) and its rows, one per network
  * function (compile_vpn.c, compile_fw.c, compile_lb.c, compile_dns.c,
- * compile_qos.c), share: the network context the driver loads once for
+ * compile_qos.c, compile_flow.c), share: the network context the driver loads once for
  * every row, the lookups rows make in it, and the row type itself. Not for
  * use outside the compiler.
  */
@@ -62,6 +62,6 @@ const struct st_client *compile_find_client(const struct netctx *nc, int64_t id)
 
 /* The rows, in compile_<fn>.c; the driver's table lists them in this order. */
 extern const struct compile_fn compile_fn_vpn, compile_fn_firewall, compile_fn_lb, compile_fn_dns,
-    compile_fn_qos;
+    compile_fn_qos, compile_fn_flow;
 
 #endif

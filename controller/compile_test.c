@@ -14,6 +14,7 @@
  * The overlay DNS: every node resolves the zone through the servers the
  * scheduler placed, only they hold the records, and a record or a node
  * joining changes only their sections; the servers moving changes all.
+ * Traffic classes and flow filters: see test_qos and test_flow.
  */
 #include "controller/compile.h"
 #include "controller/sched.h"
@@ -790,6 +791,109 @@ static void test_qos(struct store *s, int64_t net, int64_t a, int64_t b)
 	compile_config_free(cfg);
 }
 
+/* The flow section node last got, or NULL (free with compile_config_free(*cfg)). */
+static Netfn__FlowSection *flow_of(struct store *s, int64_t node, Netfn__NodeConfig **cfg)
+{
+	struct st_node n;
+
+	*cfg = NULL;
+	CHECK(s->ops->node_get_id(s, node, &n) == 0);
+	CHECK(compile_node_config(s, &n, cfg) == 0 && *cfg && (*cfg)->flow);
+	return *cfg ? (*cfg)->flow : NULL;
+}
+
+static int64_t add_flow(struct store *s, int64_t net, int64_t node, const char *protocol,
+                        uint32_t port, const char *src, const char *dst, const char *action,
+                        uint32_t priority)
+{
+	struct st_flow_filter f = {.network_id = net,
+	                           .node_id = node,
+	                           .dst_port = port,
+	                           .priority = priority,
+	                           .created = 1};
+
+	snprintf(f.protocol, sizeof(f.protocol), "%s", protocol);
+	snprintf(f.src, sizeof(f.src), "%s", src);
+	snprintf(f.dst, sizeof(f.dst), "%s", dst);
+	snprintf(f.action, sizeof(f.action), "%s", action);
+	CHECK(s->ops->flow_insert(s, &f) == 0);
+	return f.id;
+}
+
+/*
+ * Every node has a flow section, empty with no filters; a node gets its own
+ * filters only, by id, with protocol names as numbers, "drop" as drop and
+ * prefixes as stored; a filter change bumps only its node's section, and a
+ * stored filter that does not convert is left out.
+ */
+static void test_flow(struct store *s, int64_t net, int64_t a, int64_t b, int64_t c)
+{
+	Netfn__NodeConfig *cfg = NULL;
+	Netfn__FlowSection *f;
+	struct idvec changed = {0};
+	uint64_t ra, rb, rc, va, vb;
+	int64_t ssh, ping, dns, bad;
+
+	ra = rev_of(s, a, "flow"), rb = rev_of(s, b, "flow"), rc = rev_of(s, c, "flow");
+	CHECK(ra && rb && rc);
+	va = rev(s, a), vb = rev(s, b);
+	f = flow_of(s, a, &cfg);
+	CHECK(f && f->n_filters == 0 && f->revision == ra);
+	compile_config_free(cfg);
+
+	/* Inserted out of node order: the ids interleave across nodes. */
+	CHECK(s->ops->begin(s) == 0);
+	ping = add_flow(s, net, a, "icmp", 0, "", "10.7.0.2/32", "allow", 100);
+	dns = add_flow(s, net, b, "udp", 53, "", "", "drop", 1);
+	ssh = add_flow(s, net, a, "tcp", 22, "10.0.0.0/8", "", "drop", 300);
+	/* Damage the API would never store: not compiled. */
+	bad = add_flow(s, net, b, "sctp", 0, "", "", "drop", 100);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 2, (int64_t[]){a, b}));
+	idvec_free(&changed);
+	CHECK(rev_of(s, a, "flow") > ra && rev_of(s, b, "flow") > rb && rev_of(s, c, "flow") == rc);
+	/* Other functions' sections did not move. */
+	CHECK(rev(s, a) == va && rev(s, b) == vb);
+
+	f = flow_of(s, a, &cfg);
+	CHECK(f && f->n_filters == 2 && f->revision == rev_of(s, a, "flow"));
+	if (f && f->n_filters == 2) {
+		const Netfn__FlowNodeFilter *x = f->filters[0], *y = f->filters[1];
+
+		CHECK(x->id == (uint64_t)ping && x->protocol == 1 && x->dst_port == 0 && !x->drop &&
+		      x->priority == 100 && !strcmp(x->src, "") && !strcmp(x->dst, "10.7.0.2/32"));
+		CHECK(y->id == (uint64_t)ssh && y->protocol == 6 && y->dst_port == 22 && y->drop &&
+		      y->priority == 300 && !strcmp(y->src, "10.0.0.0/8") && !strcmp(y->dst, ""));
+	}
+	compile_config_free(cfg);
+	f = flow_of(s, b, &cfg);
+	CHECK(f && f->n_filters == 1);
+	if (f && f->n_filters == 1)
+		CHECK(f->filters[0]->id == (uint64_t)dns && f->filters[0]->protocol == 17 &&
+		      f->filters[0]->dst_port == 53 && f->filters[0]->drop &&
+		      f->filters[0]->priority == 1);
+	compile_config_free(cfg);
+	f = flow_of(s, c, &cfg);
+	CHECK(f && f->n_filters == 0);
+	compile_config_free(cfg);
+
+	/* a's filters gone: its section is empty again, at a newer revision. */
+	ra = rev_of(s, a, "flow"), rb = rev_of(s, b, "flow");
+	CHECK(s->ops->begin(s) == 0 && s->ops->flow_delete(s, ssh) == 0 &&
+	      s->ops->flow_delete(s, ping) == 0);
+	CHECK(compile_network(s, net, &changed) == 0 && s->ops->commit(s) == 0);
+	CHECK(changed_is(&changed, 1, (int64_t[]){a}));
+	idvec_free(&changed);
+	CHECK(rev_of(s, a, "flow") > ra && rev_of(s, b, "flow") == rb);
+	f = flow_of(s, a, &cfg);
+	CHECK(f && f->n_filters == 0 && f->revision == rev_of(s, a, "flow"));
+	compile_config_free(cfg);
+
+	CHECK(s->ops->begin(s) == 0 && s->ops->flow_delete(s, dns) == 0 &&
+	      s->ops->flow_delete(s, bad) == 0);
+	CHECK(compile_network(s, net, NULL) == 0 && s->ops->commit(s) == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/netfn-compile-XXXXXX";
@@ -855,6 +959,7 @@ int main(void)
 	test_lb(s, net.id, a, b, c);
 	test_clients(s);
 	test_qos(s, net.id, a, b);
+	test_flow(s, net.id, a, b, c);
 
 	/* A hub network named before its hub joins. */
 	struct st_network hub = {0};

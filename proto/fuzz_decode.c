@@ -2,13 +2,15 @@
 /*
  * Fuzz harness for everything the controller decodes from the network before
  * authentication: the Request envelope and each method's body, the sealed
- * frame, join and API tokens; and, on the agent side, a VpnSection from the
- * controller through conv_vpn_from_pb (the last gate before the kernel).
+ * frame, join and API tokens; and, on the agent side, a VpnSection and a
+ * FlowSection from the controller through conv_vpn_from_pb and
+ * conv_flow_from_pb (the last gates before the kernel and Open vSwitch).
  */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/conv_flow.h"
 #include "proto/conv_vpn.h"
 #include "proto/rpc.h"
 #include "proto/token.h"
@@ -44,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	Netfn__Request *req = NULL;
 	Netfn__VpnSection *vpn;
+	Netfn__FlowSection *flow;
 	struct vpn_config cfg;
+	struct flow_config fcfg;
 	struct nf_join_token jt;
 	uint8_t pk[32], hash[32], *payload = NULL;
 	uint64_t counter, echo;
@@ -81,6 +85,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		netfn__vpn_section__free_unpacked(vpn, NULL);
 	}
 
+	flow = netfn__flow_section__unpack(NULL, size, data);
+	if (flow) {
+		if (conv_flow_from_pb(flow, &fcfg, err, sizeof(err)) == 0) {
+			Netfn__FlowSection *back = NULL;
+
+			/* What passed converts back to as many filters, in id order. */
+			if (conv_flow_to_pb(&fcfg, &back) == 0) {
+				if (back->n_filters != fcfg.n)
+					abort();
+				for (size_t i = 1; i < back->n_filters; i++)
+					if (back->filters[i]->id <= back->filters[i - 1]->id)
+						abort();
+				conv_flow_pb_free(back);
+			}
+			flow_config_free(&fcfg);
+		}
+		netfn__flow_section__free_unpacked(flow, NULL);
+	}
+
 	text = malloc(size + 1);
 	if (text) {
 		memcpy(text, data, size);
@@ -104,6 +127,8 @@ size_t fuzz_seeds(uint8_t ***seeds, size_t **lens)
 	Netfn__Request req = NETFN__REQUEST__INIT;
 	Netfn__VpnSection vpn = NETFN__VPN_SECTION__INIT;
 	Netfn__VpnPeer peer = NETFN__VPN_PEER__INIT, *peers[1] = {&peer};
+	Netfn__FlowSection flow = NETFN__FLOW_SECTION__INIT;
+	Netfn__FlowNodeFilter ff = NETFN__FLOW_NODE_FILTER__INIT, *ffs[1] = {&ff};
 	char *allowed[1] = {"10.0.0.2/32"}, *tok = NULL;
 	uint8_t key[32] = {7}, *buf, *body;
 	size_t len, blen, n = 0;
@@ -138,6 +163,18 @@ size_t fuzz_seeds(uint8_t ***seeds, size_t **lens)
 	vpn.peers = peers;
 	vpn.n_peers = 1;
 	nf_pb_pack(&vpn.base, &buf, &len);
+	add(*seeds, *lens, &n, buf, len);
+
+	ff.id = 7;
+	ff.priority = 100;
+	ff.protocol = 6;
+	ff.dst_port = 22;
+	ff.src = "10.0.0.0/24";
+	ff.drop = 1;
+	flow.revision = 3;
+	flow.filters = ffs;
+	flow.n_filters = 1;
+	nf_pb_pack(&flow.base, &buf, &len);
 	add(*seeds, *lens, &n, buf, len);
 
 	strcpy(jt.urls[0], "tcp://192.0.2.1:7100");

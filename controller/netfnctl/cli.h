@@ -67,6 +67,7 @@ extern const struct cli_noun cli_noun_lb;
 extern const struct cli_noun cli_noun_dns;
 extern const struct cli_noun cli_noun_client;
 extern const struct cli_noun cli_noun_qos;
+extern const struct cli_noun cli_noun_flow;
 
 /* A string for a protobuf-c field: the generated structs want char *, never NULL. */
 static inline char *cli_str(const char *s)

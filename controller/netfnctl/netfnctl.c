@@ -24,9 +24,9 @@
 #define MAX_TIMEOUT_MS 3600000
 
 static const struct cli_noun *const nouns[] = {
-    &cli_noun_network, &cli_noun_token,  &cli_noun_node,      &cli_noun_firewall,
-    &cli_noun_lb,      &cli_noun_dns,    &cli_noun_client,    &cli_noun_apitoken,
-    &cli_noun_audit,   &cli_noun_status, &cli_noun_bootstrap, &cli_noun_qos,
+    &cli_noun_network,   &cli_noun_token,  &cli_noun_node,     &cli_noun_firewall, &cli_noun_lb,
+    &cli_noun_dns,       &cli_noun_client, &cli_noun_apitoken, &cli_noun_audit,    &cli_noun_status,
+    &cli_noun_bootstrap, &cli_noun_qos,    &cli_noun_flow,
 };
 
 #define N_NOUNS (sizeof(nouns) / sizeof(nouns[0]))

@@ -297,10 +297,11 @@ static void test_migration(void)
 	store_close(s);
 	latest = (int)store_test_int("PRAGMA user_version");
 	/* Steps 4 and later only add: taking their objects away leaves exactly
-	 * a version-3 file (step 7: traffic classes; step 6: external clients;
-	 * step 5: the overlay DNS). */
-	CHECK(store_test_exec("DROP TABLE qos_matches; DROP TABLE qos_classes;"
-	                      "ALTER TABLE networks DROP COLUMN qos_link_bps;") == SQLITE_OK);
+	 * a version-3 file (step 8: flow filters; step 7: traffic classes;
+	 * step 6: external clients; step 5: the overlay DNS). */
+	CHECK(store_test_exec(
+	          "DROP TABLE flow_filters; DROP TABLE qos_matches; DROP TABLE qos_classes;"
+	          "ALTER TABLE networks DROP COLUMN qos_link_bps;") == SQLITE_OK);
 	CHECK(store_test_exec("DROP TRIGGER clients_placements; DROP TABLE client_labels;"
 	                      "DROP TABLE clients;") == SQLITE_OK);
 	CHECK(store_test_exec("DROP TRIGGER networks_dns_placements; DROP TABLE dns_records;"

@@ -1428,4 +1428,9 @@ const struct store_ops store_sqlite_ops = {
     .qos_match_insert = sqlite_qos_match_insert,
     .qos_match_delete = sqlite_qos_match_delete,
     .qos_match_list = sqlite_qos_match_list,
+    .flow_insert = sqlite_flow_insert,
+    .flow_delete = sqlite_flow_delete,
+    .flow_get_id = sqlite_flow_get_id,
+    .flow_get_name = sqlite_flow_get_name,
+    .flow_list = sqlite_flow_list,
 };

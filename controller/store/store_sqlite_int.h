@@ -4,7 +4,8 @@
  * handle, migrations and the records of the first schema versions;
  * store_sqlite_lb.c: load balancers and placements; store_sqlite_dns.c:
  * DNS records; store_sqlite_client.c: external clients;
- * store_sqlite_qos.c: traffic classes). Not part of the store
+ * store_sqlite_qos.c: traffic classes; store_sqlite_flow.c: flow
+ * filters). Not part of the store
  * interface: nothing outside controller/store/ includes it.
  */
 #ifndef NETFN_CONTROLLER_STORE_STORE_SQLITE_INT_H
@@ -34,6 +35,7 @@ struct sq_stmt {
 #define SQ_EXT_DNS    16 /* store_sqlite_dns.c */
 #define SQ_EXT_CLIENT 24 /* store_sqlite_client.c */
 #define SQ_EXT_QOS    32 /* store_sqlite_qos.c */
+#define SQ_EXT_FLOW   40 /* store_sqlite_flow.c */
 
 /*
  * Parameters are passed to sql() as tagged values, ending with END. Each
@@ -122,6 +124,15 @@ int sqlite_qos_class_list(struct store *s, int64_t network_id, store_qos_class_c
 int sqlite_qos_match_insert(struct store *s, struct st_qos_match *m);
 int sqlite_qos_match_delete(struct store *s, int64_t id);
 int sqlite_qos_match_list(struct store *s, int64_t class_id, store_qos_match_cb cb, void *ctx);
+
+/* Flow filters (store_sqlite_flow.c), as store.h's ops describe them. */
+int sqlite_flow_insert(struct store *s, struct st_flow_filter *f);
+int sqlite_flow_delete(struct store *s, int64_t id);
+int sqlite_flow_get_id(struct store *s, int64_t id, struct st_flow_filter *out);
+int sqlite_flow_get_name(struct store *s, int64_t network_id, const char *name,
+                         struct st_flow_filter *out);
+int sqlite_flow_list(struct store *s, int64_t network_id, int64_t node_id, store_flow_filter_cb cb,
+                     void *ctx);
 
 /* One migration step: step i takes PRAGMA user_version i to i + 1 (store_sqlite_schema.c). */
 struct sq_migration {

@@ -20,7 +20,7 @@ enum qos_stmt_id {
 };
 /* clang-format on */
 
-_Static_assert(SQ_EXT_QOS + Q_COUNT <= SQ_EXT_STMTS, "our statements fit in our cache slots");
+_Static_assert(SQ_EXT_QOS + Q_COUNT <= SQ_EXT_FLOW, "our statements fit in our cache slots");
 
 static const struct sq_stmt stmts[Q_COUNT] = {
     [Q_INSERT] = {"insert qos class",

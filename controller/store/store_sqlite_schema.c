@@ -202,6 +202,27 @@ const struct sq_migration sq_migrations[] = {
         " protocol TEXT NOT NULL, port TEXT NOT NULL, peer TEXT NOT NULL, cidr TEXT NOT NULL);"
         "CREATE INDEX qos_matches_class ON qos_matches (class_id);",
     },
+    {
+        /* A flow filter is one node's: it goes with its node, and with its
+         * network (which the nodes' key only lets go once they are gone).
+         * AUTOINCREMENT: an agent's flow cookies carry the id, so an id must
+         * never come to name another filter. A name is optional, and one
+         * filter's in a network when given: the partial index leaves the
+         * unnamed ones out. The plain indexes serve both cascades and the
+         * per-node listing the compiler makes. */
+        "flow filters",
+        "CREATE TABLE flow_filters ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " network_id INTEGER NOT NULL REFERENCES networks (id) ON DELETE CASCADE,"
+        " node_id INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, protocol TEXT NOT NULL, dst_port INTEGER NOT NULL,"
+        " src TEXT NOT NULL, dst TEXT NOT NULL, action TEXT NOT NULL,"
+        " priority INTEGER NOT NULL, created INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX flow_filters_name ON flow_filters (network_id, name)"
+        " WHERE name <> '';"
+        "CREATE INDEX flow_filters_network ON flow_filters (network_id);"
+        "CREATE INDEX flow_filters_node ON flow_filters (node_id);",
+    },
 };
 
 const int sq_schema_version = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));

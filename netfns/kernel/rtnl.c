@@ -15,6 +15,7 @@
 
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/rtnetlink.h>
 
 #include "netfns/kernel/nl.h"
@@ -117,6 +118,33 @@ struct nlmsghdr *rtnl_encode_newlink(void *buf, const char *ifname, const char *
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, info);
+	return nlh;
+}
+
+struct nlmsghdr *rtnl_encode_newveth(void *buf, const char *ifname, const char *peer_ifname)
+{
+	struct nlattr *info, *data, *peer;
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ || !peer_ifname || !*peer_ifname ||
+	    strlen(peer_ifname) >= IFNAMSIZ)
+		return NULL;
+	nlh = put_header(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	/* The peer is described as a whole link message: its ifinfomsg, then its attributes. */
+	peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_ifname);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nlh;
 }
@@ -407,6 +435,13 @@ int rtnl_create_link(struct rtnl *rt, const char *ifname, const char *kind)
 	alignas(struct nlmsghdr) char buf[RTNL_MSG_SIZE];
 
 	return request(rt, rtnl_encode_newlink(buf, ifname, kind), NULL, NULL);
+}
+
+int rtnl_create_veth(struct rtnl *rt, const char *ifname, const char *peer_ifname)
+{
+	alignas(struct nlmsghdr) char buf[RTNL_MSG_SIZE];
+
+	return request(rt, rtnl_encode_newveth(buf, ifname, peer_ifname), NULL, NULL);
 }
 
 int rtnl_delete_link(struct rtnl *rt, uint32_t ifindex)

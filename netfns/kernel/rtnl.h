@@ -55,6 +55,9 @@ int rtnl_get_link(struct rtnl *rt, const char *ifname, struct rtnl_link *out);
 /* Creates a link of the given kind; -EOPNOTSUPP when the kernel has no such kind. */
 int rtnl_create_link(struct rtnl *rt, const char *ifname, const char *kind);
 
+/* Creates a veth pair, ifname and its peer peer_ifname, both down. */
+int rtnl_create_veth(struct rtnl *rt, const char *ifname, const char *peer_ifname);
+
 /* Deletes a link. */
 int rtnl_delete_link(struct rtnl *rt, uint32_t ifindex);
 
@@ -100,6 +103,9 @@ struct nlmsghdr *rtnl_encode_getlink(void *buf, const char *ifname);
 
 /* RTM_NEWLINK creating ifname with IFLA_LINKINFO/IFLA_INFO_KIND kind. */
 struct nlmsghdr *rtnl_encode_newlink(void *buf, const char *ifname, const char *kind);
+
+/* RTM_NEWLINK creating the veth pair ifname / peer_ifname (VETH_INFO_PEER). */
+struct nlmsghdr *rtnl_encode_newveth(void *buf, const char *ifname, const char *peer_ifname);
 
 /* RTM_DELLINK by index. */
 struct nlmsghdr *rtnl_encode_dellink(void *buf, uint32_t ifindex);

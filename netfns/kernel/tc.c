@@ -6,6 +6,10 @@
  * times in psched ticks (64 ns each), and the rate tables tc has always sent
  * (newer kernels compute rates themselves but still read a table for a
  * ratespec without a link layer; we send both, filled the way tc fills them).
+ *
+ * The clsact qdisc and its cls_bpf filters serve the flow datapath: the
+ * filters are named by prio and handle, so that replacing or deleting ours
+ * never touches anyone else's on the same qdisc.
  */
 #include "netfns/kernel/tc.h"
 
@@ -13,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <linux/gen_stats.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
@@ -176,6 +183,65 @@ struct nlmsghdr *tc_encode_dump(void *buf, uint16_t type, uint32_t ifindex)
 	return put_header(buf, type, NLM_F_DUMP, ifindex, 0, 0);
 }
 
+struct nlmsghdr *tc_encode_clsact(void *buf, uint32_t ifindex)
+{
+	/* Exclusive: a clsact cannot be "changed", so replacing an existing one fails. */
+	struct nlmsghdr *nlh = put_header(buf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex,
+	                                  TC_H_CLSACT, TC_H_MAKE(TC_H_CLSACT, 0));
+
+	mnl_attr_put_strz(nlh, TCA_KIND, "clsact");
+	return nlh;
+}
+
+/* tcm_info of a filter: its priority above, its protocol (network order) below. */
+static uint32_t filter_info(uint16_t prio)
+{
+	return TC_H_MAKE((uint32_t)prio << 16, htons(ETH_P_ALL));
+}
+
+struct nlmsghdr *tc_encode_bpf_filter(void *buf, uint32_t ifindex, uint32_t parent, uint16_t prio,
+                                      uint32_t handle, int prog_fd, const char *name)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *opts;
+	struct tcmsg *t;
+
+	if (!prio || !handle || prog_fd < 0 || !name || strlen(name) >= TC_BPF_NAME_MAX)
+		return NULL;
+	nlh =
+	    put_header(buf, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_REPLACE, ifindex, parent, handle);
+	t = mnl_nlmsg_get_payload(nlh);
+	t->tcm_info = filter_info(prio);
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	mnl_attr_put_u32(nlh, TCA_BPF_FD, (uint32_t)prog_fd);
+	mnl_attr_put_strz(nlh, TCA_BPF_NAME, name);
+	mnl_attr_put_u32(nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+	mnl_attr_nest_end(nlh, opts);
+	return nlh;
+}
+
+struct nlmsghdr *tc_encode_filter_del(void *buf, uint32_t ifindex, uint32_t parent, uint16_t prio,
+                                      uint32_t handle)
+{
+	struct nlmsghdr *nlh;
+	struct tcmsg *t;
+
+	if (!prio || !handle)
+		return NULL;
+	nlh = put_header(buf, RTM_DELTFILTER, 0, ifindex, parent, handle);
+	t = mnl_nlmsg_get_payload(nlh);
+	t->tcm_info = filter_info(prio);
+	/* The kernel then refuses to delete a filter of another kind at that place. */
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	return nlh;
+}
+
+struct nlmsghdr *tc_encode_filter_dump(void *buf, uint32_t ifindex, uint32_t parent)
+{
+	return put_header(buf, RTM_GETTFILTER, NLM_F_DUMP, ifindex, parent, 0);
+}
+
 /* ---- decoders ---- */
 
 static int collect(const struct nlattr *attr, void *data)
@@ -245,6 +311,36 @@ int tc_parse_obj(const struct nlmsghdr *nlh, uint32_t ifindex, struct tc_obj *ou
 		strncpy(out->kind, mnl_attr_get_str(tb[TCA_KIND]), sizeof(out->kind) - 1);
 	if (tb[TCA_STATS2])
 		parse_stats2(tb[TCA_STATS2], out);
+	return 0;
+}
+
+int tc_parse_filter(const struct nlmsghdr *nlh, uint32_t ifindex, struct tc_filter *out)
+{
+	const struct nlattr *tb[32] = {0}, *ob[32] = {0};
+	const struct tcmsg *t;
+
+	memset(out, 0, sizeof(*out));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*t)))
+		return -EBADMSG;
+	t = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*t), collect, tb) < 0)
+		return -EBADMSG;
+	if ((uint32_t)t->tcm_ifindex != ifindex || !t->tcm_handle)
+		return -ENOENT;
+	out->handle = t->tcm_handle;
+	out->prio = (uint16_t)(t->tcm_info >> 16);
+	out->protocol = ntohs((uint16_t)(t->tcm_info & 0xffff));
+	if (tb[TCA_KIND] && mnl_attr_validate(tb[TCA_KIND], MNL_TYPE_NUL_STRING) == 0)
+		strncpy(out->kind, mnl_attr_get_str(tb[TCA_KIND]), sizeof(out->kind) - 1);
+	if (strcmp(out->kind, "bpf") || !tb[TCA_OPTIONS])
+		return 0;
+	if (mnl_attr_parse_nested(tb[TCA_OPTIONS], collect, ob) < 0)
+		return -EBADMSG;
+	if (ob[TCA_BPF_NAME] && mnl_attr_validate(ob[TCA_BPF_NAME], MNL_TYPE_NUL_STRING) == 0)
+		strncpy(out->bpf_name, mnl_attr_get_str(ob[TCA_BPF_NAME]),
+		        sizeof(out->bpf_name) - 1);
+	if (ob[TCA_BPF_ID] && mnl_attr_validate(ob[TCA_BPF_ID], MNL_TYPE_U32) == 0)
+		out->bpf_id = mnl_attr_get_u32(ob[TCA_BPF_ID]);
 	return 0;
 }
 
@@ -328,6 +424,84 @@ int tc_list(struct tc *tc, uint16_t type, uint32_t ifindex, struct tc_obj **out,
 	if (!nlh)
 		return -EINVAL;
 	ret = nl_sock_request(tc->nl, nlh, on_obj, &l);
+	if (ret < 0) {
+		free(l.v);
+		return ret;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+int tc_clsact_add(struct tc *tc, uint32_t ifindex)
+{
+	char buf[TC_MSG_SIZE];
+	int ret = send_msg(tc, tc_encode_clsact(buf, ifindex));
+
+	if (ret == -EEXIST)
+		tc->nl->ext_ack[0] = '\0';
+	return ret == -EEXIST ? 0 : ret;
+}
+
+int tc_bpf_attach(struct tc *tc, uint32_t ifindex, uint32_t parent, uint16_t prio, uint32_t handle,
+                  int prog_fd, const char *name)
+{
+	char buf[TC_MSG_SIZE];
+
+	return send_msg(tc,
+	                tc_encode_bpf_filter(buf, ifindex, parent, prio, handle, prog_fd, name));
+}
+
+int tc_filter_del(struct tc *tc, uint32_t ifindex, uint32_t parent, uint16_t prio, uint32_t handle)
+{
+	char buf[TC_MSG_SIZE];
+
+	return send_msg(tc, tc_encode_filter_del(buf, ifindex, parent, prio, handle));
+}
+
+struct filter_list {
+	uint32_t ifindex;
+	struct tc_filter *v;
+	size_t n, cap;
+};
+
+static int on_filter(const struct nlmsghdr *nlh, void *data)
+{
+	struct filter_list *l = data;
+	struct tc_filter f;
+	int ret = tc_parse_filter(nlh, l->ifindex, &f);
+
+	if (ret == -ENOENT)
+		return MNL_CB_OK;
+	if (ret < 0) {
+		errno = -ret;
+		return MNL_CB_ERROR;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct tc_filter *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = f;
+	return MNL_CB_OK;
+}
+
+int tc_filter_list(struct tc *tc, uint32_t ifindex, uint32_t parent, struct tc_filter **out,
+                   size_t *n)
+{
+	struct filter_list l = {.ifindex = ifindex};
+	char buf[TC_MSG_SIZE];
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = nl_sock_request(tc->nl, tc_encode_filter_dump(buf, ifindex, parent), on_filter, &l);
 	if (ret < 0) {
 		free(l.v);
 		return ret;

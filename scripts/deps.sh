@@ -27,6 +27,11 @@ pkgs=(
 	iperf3
 	# formatting check
 	clang-format
+	# flow filters: libopenvswitch.a is built from openvswitch-source in the build tree
+	# (cmake/openvswitch.cmake; its configure needs python3), and the tests and demo run
+	# ovsdb-server/ovs-vswitchd from openvswitch-switch (installing it starts no daemon
+	# without systemd)
+	openvswitch-source openvswitch-switch python3
 	# packages (scripts/package.sh: dpkg-shlibdeps) and their tests (tests/pkg/):
 	# a Debian root, unit checks, cloud-init's schema check and YAML for the user-data
 	dpkg-dev debootstrap systemd cloud-init python3-yaml

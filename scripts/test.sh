@@ -66,7 +66,9 @@ if [[ ${NETFN_TEST_SKIP_SAN:-0} != 1 ]]; then
 	# (log_path) and fails the scenario. LeakSanitizer works inside namespaces as root.
 	export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
 	export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
-	if build build-san -DCMAKE_BUILD_TYPE=Debug -DNETFN_SANITIZE=ON; then
+	# NETFN_OVS_DIR: the sanitizer tree links build/'s libopenvswitch.a instead of building it again.
+	if build build-san -DCMAKE_BUILD_TYPE=Debug -DNETFN_SANITIZE=ON \
+		-DNETFN_OVS_DIR="$PWD/build/openvswitch"; then
 		run_ctest build-san || failed+=(ctest-build-san)
 	else
 		failed+=(build-san)

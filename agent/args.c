@@ -21,7 +21,7 @@ const char agent_usage[] =
     "usage: netfn-agent --state-dir DIR [--controller tcp://HOST:PORT]...\n"
     "                   [--join-token TOKEN | --join-token-file FILE]\n"
     "                   [--name NAME] [--labels KEY=VALUE,...] [--endpoint IP:PORT]...\n"
-    "                   [--wg-interface NAME] [--cleanup-on-exit]\n"
+    "                   [--wg-interface NAME] [--ovs-rundir DIR] [--cleanup-on-exit]\n"
     "                   [--log-level debug|info|warn|error] [--config FILE]\n"
     "\n"
     "  --controller URL      controller agent endpoint; repeatable (default: the\n"
@@ -33,6 +33,10 @@ const char agent_usage[] =
     "  --labels K=V,...      node labels sent at enrollment; repeatable\n"
     "  --endpoint IP:PORT    address where peers reach this node; repeatable\n"
     "  --wg-interface NAME   WireGuard interface (default: " AGENT_DEFAULT_IF ")\n"
+    "  --ovs-rundir DIR      the Open vSwitch to put the overlay through for flow\n"
+    "                        filters: DIR holds ovsdb-server's db.sock and the\n"
+    "                        bridges' .mgmt sockets (e.g. /run/openvswitch); without\n"
+    "                        it, flow filters for this node are refused\n"
     "  --cleanup-on-exit     remove the interface on SIGTERM/SIGINT\n"
     "  --log-level LEVEL     debug, info (default), warn or error\n"
     "  --config FILE         settings as \"key = value\" lines, each key named as its\n"
@@ -235,6 +239,16 @@ static int apply(struct parse *p, const char *flag, char *val, char *err, size_t
 		return add_endpoint(val, out, err, errlen);
 	if (strcmp(flag, "--wg-interface") == 0)
 		return set_ifname(p, flag, val, err, errlen);
+	if (strcmp(flag, "--ovs-rundir") == 0) {
+		ret = set_once(flag, &out->ovs_rundir, val, err, errlen);
+		if (ret == 0 &&
+		    (val[0] != '/' || strlen(val) > 80 || !valid_token(val, 2, 80, true)))
+			return fail(err, errlen,
+			            "--ovs-rundir: \"%s\": expected an absolute path of at most 80 "
+			            "of [A-Za-z0-9._/-]",
+			            val);
+		return ret;
+	}
 	if (strcmp(flag, "--log-level") == 0) {
 		ret = set_once(flag, &p->level, val, err, errlen);
 		return ret < 0 ? ret : parse_level(val, &out->log_level, err, errlen);

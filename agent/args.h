@@ -38,6 +38,7 @@ struct agent_args {
 	size_t n_endpoints;
 	char endpoints[VPN_MAX_ENDPOINTS][VPN_ENDPOINT_MAX];
 	char wg_ifname[IFNAMSIZ];
+	const char *ovs_rundir; /* into argv or the config file's text; NULL: no Open vSwitch */
 	bool cleanup_on_exit;
 	enum nf_log_level log_level;
 	bool help;

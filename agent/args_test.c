@@ -162,9 +162,32 @@ static void test_flags(void)
 	CHECK(strncmp(err, "--cleanup-on-exit", 17) == 0);
 }
 
+/* --ovs-rundir: an absolute path of plain characters, given once; absent: no Open vSwitch. */
+static void test_ovs_rundir(void)
+{
+	struct agent_args a;
+	char err[256];
+
+	CHECK(parse(&a, err, sizeof(err), "--state-dir", "/x", NULL) == 0);
+	CHECK(a.ovs_rundir == NULL);
+	CHECK(parse(&a, err, sizeof(err), "--state-dir", "/x", "--ovs-rundir", "/run/openvswitch",
+	            NULL) == 0);
+	CHECK(a.ovs_rundir && strcmp(a.ovs_rundir, "/run/openvswitch") == 0);
+	CHECK(parse(&a, err, sizeof(err), "--state-dir", "/x", "--ovs-rundir", "run/ovs", NULL) ==
+	      -EINVAL);
+	CHECK(strncmp(err, "--ovs-rundir: \"run/ovs\"", 23) == 0);
+	CHECK(parse(&a, err, sizeof(err), "--state-dir", "/x", "--ovs-rundir", "/run/o;vs", NULL) ==
+	      -EINVAL);
+	CHECK(strncmp(err, "--ovs-rundir", 12) == 0);
+	CHECK(parse(&a, err, sizeof(err), "--state-dir", "/x", "--ovs-rundir", "/a", "--ovs-rundir",
+	            "/b", NULL) == -EINVAL);
+	CHECK(strstr(err, "given twice") != NULL);
+}
+
 int main(void)
 {
 	test_labels();
 	test_flags();
+	test_ovs_rundir();
 	return check_result();
 }

@@ -20,8 +20,8 @@
 
 /* The flags a file may set; join-token is left out on purpose (see below). */
 static const char *const keys[] = {
-    "controller", "join-token-file", "state-dir",    "name",
-    "labels",     "endpoint",        "wg-interface", "log-level",
+    "controller", "join-token-file", "state-dir", "name",       "labels",
+    "endpoint",   "wg-interface",    "log-level", "ovs-rundir",
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -108,7 +108,8 @@ static int parse_line(struct agent_conf *conf, char *line, unsigned no, char *er
 	if (!key)
 		return fail(err, errlen,
 		            "%s:%u: %.48s: unknown key (known: controller, join-token-file, "
-		            "state-dir, name, labels, endpoint, wg-interface, log-level)",
+		            "state-dir, name, labels, endpoint, wg-interface, log-level, "
+		            "ovs-rundir)",
 		            conf->path, no, line);
 	if (conf->n == AGENT_CONF_MAX)
 		return fail(err, errlen, "%s:%u: %s: more than %d settings in one file", conf->path,

@@ -118,13 +118,13 @@ static void test_refusals(void)
 {
 	CHECK(refused("state-dir = /x\n\ncolour = blue\n",
 	              "agent.conf:3: colour: unknown key (known: controller, join-token-file, "
-	              "state-dir, name, labels, endpoint, wg-interface, log-level)"));
+	              "state-dir, name, labels, endpoint, wg-interface, log-level, ovs-rundir)"));
 	CHECK(refused("state_dir = /x\n",
 	              "agent.conf:1: state_dir: unknown key (known: controller, join-token-file, "
-	              "state-dir, name, labels, endpoint, wg-interface, log-level)"));
+	              "state-dir, name, labels, endpoint, wg-interface, log-level, ovs-rundir)"));
 	CHECK(refused("config = /etc/other.conf\n",
 	              "agent.conf:1: config: unknown key (known: controller, join-token-file, "
-	              "state-dir, name, labels, endpoint, wg-interface, log-level)"));
+	              "state-dir, name, labels, endpoint, wg-interface, log-level, ovs-rundir)"));
 	CHECK(refused("# ok\njoin-token = nfj1abc\n",
 	              "agent.conf:2: join-token: not allowed in a config file; put the token in "
 	              "a file of mode 0600 and give join-token-file"));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/reconcile.h"
+#include "netfns/flow/flow_dp.h"
 #include "netfns/qos/qos_agent.h"
 #include "proto/conv_qos.h"
 
@@ -23,6 +24,7 @@
 
 struct qos_fn {
 	char wg[64];
+	bool ovs; /* the flow datapath puts the overlay through a bridge: shape before it */
 	struct qos_agent *qa; /* opened at the first apply */
 	bool applied;         /* classes were applied by this process: counters mean something */
 	struct qos_counter *ctr;
@@ -37,6 +39,7 @@ static int qos_fn_open(const struct reconcile_env *env, void **priv)
 	if (!qf)
 		return -ENOMEM;
 	snprintf(qf->wg, sizeof(qf->wg), "%s", env->wg_ifname ? env->wg_ifname : "");
+	qf->ovs = env->ovs_rundir != NULL;
 	*priv = qf;
 	return 0;
 }
@@ -77,6 +80,15 @@ static int qos_fn_apply(void *priv, const ProtobufCMessage *section, struct reco
 		goto cleanup;
 	if (!qf->qa) {
 		ret = qos_agent_open(QOS_TABLE, qf->wg[0] ? qf->wg : NULL, &qf->qa);
+		/*
+		 * With the flow datapath, packets leave the host through its tx
+		 * veth first (priority intact, the flow row runs before this one);
+		 * on the way back from the bridge to wg they have lost it.
+		 */
+		if (!ret && qf->ovs && (ret = qos_agent_shape_on(qf->qa, FLOW_DP_TX)) < 0) {
+			qos_agent_close(qf->qa);
+			qf->qa = NULL;
+		}
 		if (ret < 0) {
 			snprintf(err->message, sizeof(err->message),
 			         "cannot open the traffic classes: %s", strerror(-ret));

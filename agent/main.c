@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 	env.wg_ifname = args.wg_ifname;
 	env.wg_private_key = st->wg_private;
 	env.state_dir = st->dir;
+	env.ovs_rundir = args.ovs_rundir;
 	/* The URLs the session dials, as it picks them: flags, else enrollment, else token. */
 	env.n_controllers = tok.n_urls;
 	src = tok.urls;

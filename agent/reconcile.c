@@ -140,9 +140,9 @@ cleanup:
 
 int reconcile_open(const struct reconcile_env *env, struct agent_state *st, struct reconcile **out)
 {
-	static const struct reconcile_fn *const all[] = {&reconcile_fn_vpn, &reconcile_fn_firewall,
-	                                                 &reconcile_fn_lb, &reconcile_fn_dns,
-	                                                 &reconcile_fn_qos};
+	static const struct reconcile_fn *const all[] = {&reconcile_fn_vpn,  &reconcile_fn_firewall,
+	                                                 &reconcile_fn_lb,   &reconcile_fn_dns,
+	                                                 &reconcile_fn_flow, &reconcile_fn_qos};
 
 	return reconcile_open_fns(all, sizeof(all) / sizeof(all[0]), env, st, out);
 }

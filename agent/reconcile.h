@@ -34,6 +34,8 @@ struct reconcile_env {
 	const char *const *controllers;
 	/* The agent's state directory: functions keep files of their own below it. */
 	const char *state_dir;
+	/* Open vSwitch's run directory (db.sock, <bridge>.mgmt); NULL: none on this node. */
+	const char *ovs_rundir;
 };
 
 /* Why a section was not applied: a reason and the object that caused it. */
@@ -75,6 +77,9 @@ extern const struct reconcile_fn reconcile_fn_lb;
 
 /* The overlay DNS function (fn_dns.c). */
 extern const struct reconcile_fn reconcile_fn_dns;
+
+/* The flow filters function (fn_flow.c). */
+extern const struct reconcile_fn reconcile_fn_flow;
 
 /* The traffic classes function (fn_qos.c). */
 extern const struct reconcile_fn reconcile_fn_qos;

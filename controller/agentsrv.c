@@ -653,7 +653,7 @@ static int record_status(struct agentsrv *a, struct st_node *node, const Netfn__
 
 		if (s->ops->section_get(s, node->id, ss->function, &sec))
 			continue; /* a function this node has no section for */
-		printable(ss->error, err, sizeof(err));
+		printable_text(ss->error, err, sizeof(err));
 		if (ss->error_object[0] && err[0]) {
 			char obj[72];
 

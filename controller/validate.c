@@ -55,14 +55,25 @@ bool valid_label_value(const char *s)
 	return true;
 }
 
-const char *printable(const char *s, char *buf, size_t len)
+/* Copies s into buf with '?' for what is not printable, at most max characters. */
+static const char *printable_max(const char *s, char *buf, size_t len, size_t max)
 {
 	size_t o = 0;
 
-	for (; s && *s && o + 1 < len && o < 64; s++)
+	for (; s && *s && o + 1 < len && o < max; s++)
 		buf[o++] = isprint((unsigned char)*s) ? *s : '?';
 	buf[o] = '\0';
 	return buf;
+}
+
+const char *printable(const char *s, char *buf, size_t len)
+{
+	return printable_max(s, buf, len, 64);
+}
+
+const char *printable_text(const char *s, char *buf, size_t len)
+{
+	return printable_max(s, buf, len, len);
 }
 
 int labels_merge(struct st_label *out, size_t *n_out, Netfn__Label *const *in, size_t n_in,

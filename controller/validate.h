@@ -37,4 +37,7 @@ int endpoints_copy(char out[][ST_ENDPOINT_MAX], size_t *n_out, char *const *in, 
 /* Copies s for a message, replacing anything unprintable, at most 64 chars. */
 const char *printable(const char *s, char *buf, size_t len);
 
+/* The same without the 64-character cut (buf's size still bounds it): for agents' error texts. */
+const char *printable_text(const char *s, char *buf, size_t len);
+
 #endif

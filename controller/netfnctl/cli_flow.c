@@ -137,19 +137,25 @@ static void blocked_phrase(FILE *f, const Netfn__FlowFilter *k)
 		fprintf(f, " to %s", k->dst);
 }
 
-/* The drop filters of node in v, joined by ", " ("" when none). */
+/*
+ * The drop filters of node in l, joined by ", " ("" when none): those the
+ * node failed to apply apart, since they block nothing.
+ */
 static void blocked_of(const Netfn__FlowFilterList *l, const char *node, FILE *f)
 {
-	bool first = true;
+	for (int failed = 0; failed < 2; failed++) {
+		bool first = true;
 
-	for (size_t i = 0; i < l->n_filters; i++) {
-		const Netfn__FlowFilter *k = l->filters[i];
+		for (size_t i = 0; i < l->n_filters; i++) {
+			const Netfn__FlowFilter *k = l->filters[i];
 
-		if (strcmp(k->node, node) != 0 || strcmp(k->action, "drop") != 0)
-			continue;
-		fputs(first ? "; blocked: " : ", ", f);
-		blocked_phrase(f, k);
-		first = false;
+			if (strcmp(k->node, node) != 0 || strcmp(k->action, "drop") != 0 ||
+			    (strncmp(k->status, "failed", 6) == 0) != failed)
+				continue;
+			fputs(!first ? ", " : failed ? "; not applied: " : "; blocked: ", f);
+			blocked_phrase(f, k);
+			first = false;
+		}
 	}
 }
 

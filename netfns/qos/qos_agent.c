@@ -39,7 +39,8 @@
 
 struct qos_agent {
 	char table[64];
-	char wg[IFNAMSIZ];
+	char wg[IFNAMSIZ];  /* where marked packets leave (the nftables match) */
+	char dev[IFNAMSIZ]; /* where they are shaped: wg unless qos_agent_shape_on moved it */
 	struct nft_sock *nft;
 	struct tc *tc;
 	struct qos_config cur; /* names and minors last applied, for counters */
@@ -62,6 +63,7 @@ int qos_agent_open(const char *table, const char *wg_ifname, struct qos_agent **
 		return -ENOMEM;
 	snprintf(qa->table, sizeof(qa->table), "%s", table);
 	snprintf(qa->wg, sizeof(qa->wg), "%s", wg_ifname ? wg_ifname : "");
+	snprintf(qa->dev, sizeof(qa->dev), "%s", qa->wg);
 	ret = nft_sock_open(&qa->nft);
 	if (!ret)
 		ret = tc_open(&qa->tc);
@@ -236,7 +238,7 @@ static int tc_fail(struct qos_agent *qa, int ret, const char *what, char *err, s
 {
 	const char *ack = tc_last_error(qa->tc);
 
-	snprintf(err, errlen, "%s on %s: %s%s%s", what, qa->wg, strerror(-ret), ack[0] ? ": " : "",
+	snprintf(err, errlen, "%s on %s: %s%s%s", what, qa->dev, strerror(-ret), ack[0] ? ": " : "",
 	         ack);
 	return ret;
 }
@@ -326,9 +328,17 @@ static int config_copy(struct qos_config *dst, const struct qos_config *src)
 	return 0;
 }
 
+int qos_agent_shape_on(struct qos_agent *qa, const char *ifname)
+{
+	if (!ifname || !ifname[0] || strlen(ifname) >= sizeof(qa->dev))
+		return -EINVAL;
+	snprintf(qa->dev, sizeof(qa->dev), "%s", ifname);
+	return 0;
+}
+
 int qos_agent_apply(struct qos_agent *qa, const struct qos_config *cfg, char *err, size_t errlen)
 {
-	uint32_t ifindex = qa->wg[0] ? if_nametoindex(qa->wg) : 0;
+	uint32_t ifindex = qa->dev[0] ? if_nametoindex(qa->dev) : 0;
 	int ret;
 
 	if (cfg->n == 0) {
@@ -343,9 +353,20 @@ int qos_agent_apply(struct qos_agent *qa, const struct qos_config *cfg, char *er
 		return ret;
 	}
 	if (!ifindex) {
-		snprintf(err, errlen, "no overlay interface%s%s to shape", qa->wg[0] ? " " : "",
-		         qa->wg);
+		snprintf(err, errlen, "no overlay interface%s%s to shape", qa->dev[0] ? " " : "",
+		         qa->dev);
 		return -ENODEV;
+	}
+	/*
+	 * Shaping moved off wg (the flow datapath came): our tree left there
+	 * would put every packet coming back from the bridge, unmarked by then,
+	 * in the default class.
+	 */
+	if (strcmp(qa->dev, qa->wg) != 0 && qa->wg[0] && if_nametoindex(qa->wg)) {
+		ret = htb_remove(qa, if_nametoindex(qa->wg));
+		if (ret < 0)
+			return tc_fail(qa, ret, "removing the htb root from the overlay interface",
+			               err, errlen);
 	}
 	/* Classes first: a mark whose class is not there yet would go to the default. */
 	ret = htb_apply(qa, ifindex, cfg, err, errlen);
@@ -358,7 +379,7 @@ int qos_agent_apply(struct qos_agent *qa, const struct qos_config *cfg, char *er
 
 int qos_agent_counters(struct qos_agent *qa, struct qos_counter **out, size_t *n)
 {
-	uint32_t ifindex = qa->wg[0] ? if_nametoindex(qa->wg) : 0;
+	uint32_t ifindex = qa->dev[0] ? if_nametoindex(qa->dev) : 0;
 	struct qos_counter *r = NULL;
 	struct tc_obj *cls = NULL;
 	size_t ncls = 0, k = 0;
@@ -404,7 +425,7 @@ cleanup:
 
 int qos_agent_teardown(struct qos_agent *qa)
 {
-	uint32_t ifindex = qa->wg[0] ? if_nametoindex(qa->wg) : 0;
+	uint32_t ifindex = qa->dev[0] ? if_nametoindex(qa->dev) : 0;
 	char err[256];
 	int ret;
 
@@ -415,7 +436,7 @@ int qos_agent_teardown(struct qos_agent *qa)
 		int r = htb_remove(qa, ifindex);
 
 		if (r < 0) {
-			nf_err("qos: cannot remove the htb root on %s: %s", qa->wg, strerror(-r));
+			nf_err("qos: cannot remove the htb root on %s: %s", qa->dev, strerror(-r));
 			ret = ret ? ret : r;
 		}
 	}

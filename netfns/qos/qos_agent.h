@@ -25,6 +25,14 @@ struct qos_agent;
 int qos_agent_open(const char *table, const char *wg_ifname, struct qos_agent **out);
 
 /*
+ * Shapes ifname instead of the overlay interface: the first device the
+ * overlay's packets leave through when the flow filters' datapath is there
+ * (FLOW_DP_TX; past the bridge they have lost their marks). The marks still
+ * match on the overlay interface. -EINVAL on a bad name.
+ */
+int qos_agent_shape_on(struct qos_agent *qa, const char *ifname);
+
+/*
  * Brings the interface and the table to cfg (no classes: neither has
  * anything of ours). -errno with the reason, naming the class, in err.
  */

@@ -212,9 +212,9 @@ node_wait_converged cloud1 60
 pid=${NF_AGENT_PID[cloud1]}
 status=$(grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs):' "/proc/$pid/status" | tr -s '\t\n' ' ')
 log "  agent process: $status"
-# CAP_NET_ADMIN (12) and CAP_NET_BIND_SERVICE (10), nothing else.
-assert_contains "$status" "CapEff: 0000000000001400" "the agent's capabilities"
-assert_contains "$status" "CapBnd: 0000000000001400" "the agent's bounding set"
+# CAP_NET_ADMIN (12), CAP_NET_BIND_SERVICE (10) and CAP_BPF (39), nothing else.
+assert_contains "$status" "CapEff: 0000008000001400" "the agent's capabilities"
+assert_contains "$status" "CapBnd: 0000008000001400" "the agent's bounding set"
 assert_contains "$status" "NoNewPrivs: 1" "the agent's no_new_privs"
 assert_eq "$(readlink "/proc/$pid/root")" "$R" "the agent's root"
 wg_pid=$(for p in $(ip netns pids "$(vm_ns cloud1)"); do

@@ -12,8 +12,18 @@
 # same time, and the two together stay within the link. Bad classes and
 # matches are refused with the field named and nothing is stored. Deleting
 # every class removes the HTB qdisc and the nftables table from the sender.
+#
+# With NF_QOS_OVS=1 (tests/e2e/qos_ovs.sh) both VMs run Open vSwitch and their
+# agents put the overlay through it (flow filters' datapath): the same rates
+# must hold, shaped on the datapath's tx veth, where packets still carry
+# their class, instead of the WireGuard interface.
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh" "$1"
+ovs=${NF_QOS_OVS:-0}
+if ((ovs)); then
+	# shellcheck source=tests/e2e/ovslib.sh
+	source "$(dirname "$0")/ovslib.sh"
+fi
 
 command -v iperf3 >/dev/null || fail "iperf3 is missing: run scripts/deps.sh"
 command -v tc >/dev/null || fail "tc is missing: run scripts/deps.sh"
@@ -140,6 +150,11 @@ mbit() {
 	awk -v b="$1" 'BEGIN { printf "%.2f Mbit/s", b / 1e6 }'
 }
 
+# dp_attached VM: the flow datapath's program is on VM's WireGuard egress.
+dp_attached() {
+	vm_exec "$1" tc filter show dev "$(vm_if "$1")" egress | grep -q nf_push
+}
+
 # ---- setup ----------------------------------------------------------------------
 
 ctl_start
@@ -148,14 +163,24 @@ net_create prod 10.100.0.0/24
 step "two VMs join prod: snd (sends) and rcv (iperf3 servers)"
 vm_create snd
 vm_create rcv
-agent_join snd "$(token_new prod)"
-agent_join rcv "$(token_new prod)"
+for v in snd rcv; do
+	extra=()
+	if ((ovs)); then
+		ovs_start "$v"
+		extra=(--ovs-rundir "$(ovs_rundir "$v")")
+	fi
+	agent_join "$v" "$(token_new prod)" "${extra[@]}"
+done
 node_wait_converged snd 60
 node_wait_converged rcv 60
 raddr=$(overlay_addr rcv)
 saddr=$(overlay_addr snd)
 wgif=$(vm_if snd)
-log "  snd $saddr ($wgif), rcv $raddr"
+if ((ovs)); then
+	wgif=nf-ovs-tx # the shaped device: see the header
+	wait_for 20 "snd's overlay to go through its bridge" dp_attached snd
+fi
+log "  snd $saddr (shaped on $wgif), rcv $raddr"
 wait_for 20 "snd to ping rcv over the overlay" vm_ping snd "$raddr"
 iperf_serve 5201
 iperf_serve 5202

@@ -379,6 +379,26 @@ int tc_del_class(struct tc *tc, uint32_t ifindex, uint32_t classid)
 	return send_msg(tc, tc_encode_del(buf, RTM_DELTCLASS, ifindex, classid));
 }
 
+/*
+ * Appends item to a dump's growing array v (of *n items, room for *cap);
+ * returns the array, which may have moved, or NULL out of memory (v intact).
+ */
+static void *push(void *v, size_t *n, size_t *cap, size_t size, const void *item)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *nv = realloc(v, c * size);
+
+		if (!nv)
+			return NULL;
+		v = nv;
+		*cap = c;
+	}
+	memcpy((char *)v + *n * size, item, size);
+	(*n)++;
+	return v;
+}
+
 struct obj_list {
 	uint32_t ifindex;
 	struct tc_obj *v;
@@ -390,6 +410,7 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
 	struct obj_list *l = data;
 	struct tc_obj o;
 	int ret = tc_parse_obj(nlh, l->ifindex, &o);
+	void *v;
 
 	if (ret == -ENOENT)
 		return MNL_CB_OK;
@@ -397,18 +418,12 @@ static int on_obj(const struct nlmsghdr *nlh, void *data)
 		errno = -ret;
 		return MNL_CB_ERROR;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct tc_obj *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		l->v = v;
-		l->cap = cap;
+	v = push(l->v, &l->n, &l->cap, sizeof(o), &o);
+	if (!v) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
-	l->v[l->n++] = o;
+	l->v = v;
 	return MNL_CB_OK;
 }
 
@@ -470,6 +485,7 @@ static int on_filter(const struct nlmsghdr *nlh, void *data)
 	struct filter_list *l = data;
 	struct tc_filter f;
 	int ret = tc_parse_filter(nlh, l->ifindex, &f);
+	void *v;
 
 	if (ret == -ENOENT)
 		return MNL_CB_OK;
@@ -477,18 +493,12 @@ static int on_filter(const struct nlmsghdr *nlh, void *data)
 		errno = -ret;
 		return MNL_CB_ERROR;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct tc_filter *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		l->v = v;
-		l->cap = cap;
+	v = push(l->v, &l->n, &l->cap, sizeof(f), &f);
+	if (!v) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
-	l->v[l->n++] = f;
+	l->v = v;
 	return MNL_CB_OK;
 }
 

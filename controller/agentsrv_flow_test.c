@@ -9,11 +9,11 @@
  * replaces the node's with none.
  */
 #include "controller/agentsrv.h"
+#include "controller/agentsrv_test_util.h"
 #include "controller/store/store_test_util.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,68 +23,16 @@ static struct ctl ctl;
 static struct agentsrv *srv;
 static int64_t net_id;
 
-struct agent {
-	struct nf_identity id;
-	struct nf_channel ch;
-	uint64_t counter;
-	uint8_t wg_pk[32];
-	nng_socket sock;
-	int64_t node_id;
-};
-
-static void agent_enroll(struct agent *a, const char *name)
-{
-	struct store *s = ctl.store;
-	Netfn__EnrollRequest req = NETFN__ENROLL_REQUEST__INIT;
-	struct st_join_token t = {0};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
-	struct st_node node;
-	uint8_t secret[32];
-
-	memset(a, 0, sizeof(*a));
-	CHECK(nf_identity_generate(&a->id) == 0);
-	CHECK(nf_channel_init(&a->ch, &a->id, ctl.id.pk) == 0);
-	randombytes_buf(a->wg_pk, sizeof(a->wg_pk));
-	CHECK(nf_rpc_dial(URL, &a->sock) == 0);
-	randombytes_buf(secret, sizeof(secret));
-	nf_secret_hash(secret, sizeof(secret), t.hash);
-	nf_hash_id(t.hash, t.id, sizeof(t.id));
-	t.network_id = net_id;
-	t.created = ctl_now();
-	t.expires = t.created + 3600;
-	t.uses = t.uses_left = 1;
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->begin(s) == 0 && s->ops->join_token_insert(s, &t) == 0);
-	CHECK(s->ops->commit(s) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	req.token_secret.data = secret;
-	req.token_secret.len = sizeof(secret);
-	req.wg_public_key.data = a->wg_pk;
-	req.wg_public_key.len = sizeof(a->wg_pk);
-	req.name = (char *)name;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.enroll", &req.base,
-	                         &netfn__enroll_reply__descriptor, &reply, &st, 5000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	if (reply)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->node_get_key(s, a->id.pk, &node) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	a->node_id = node.id;
-}
-
 /*
  * One sync reporting vpn revision 0 (so it is answered at once) and, when
  * n is not (size_t)-1, a flow section with those counters.
  */
-static void sync_report(struct agent *a, Netfn__FlowCounter **flows, size_t n)
+static void sync_report(struct test_agent *a, Netfn__FlowCounter **flows, size_t n)
 {
 	Netfn__SyncRequest req = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus vpn = NETFN__SECTION_STATUS__INIT, flow = NETFN__SECTION_STATUS__INIT;
 	Netfn__SectionStatus *secs[2] = {&vpn, &flow};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
+	Netfn__SyncReply *reply;
 
 	vpn.function = "vpn";
 	flow.function = "flow";
@@ -92,11 +40,10 @@ static void sync_report(struct agent *a, Netfn__FlowCounter **flows, size_t n)
 	flow.n_flows = n == (size_t)-1 ? 0 : n;
 	req.sections = secs;
 	req.n_sections = n == (size_t)-1 ? 1 : 2;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.sync", &req.base,
-	                         &netfn__sync_reply__descriptor, &reply, &st, 5000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	if (reply)
-		protobuf_c_message_free_unpacked(reply, NULL);
+	reply = test_agent_sync(a, &req, 5000);
+	CHECK(a->ret == 0);
+	CHECK(a->st.code == NETFN__STATUS__OK && reply);
+	test_agent_done(reply);
 }
 
 static Netfn__FlowCounter counter(uint64_t id, uint64_t packets)
@@ -125,7 +72,7 @@ static size_t counters(int64_t node_id, struct agentsrv_flow_counter **out)
 	return n;
 }
 
-static void test_counters(struct agent *a, struct agent *b)
+static void test_counters(struct test_agent *a, struct test_agent *b)
 {
 	Netfn__FlowCounter ra[4] = {counter(0, 1000), counter(9, 30), counter(3, 70),
 	                            counter(FLOW_ID_MAX + 1, 5)};
@@ -174,7 +121,7 @@ static void test_counters(struct agent *a, struct agent *b)
 }
 
 /* More counters than a node can have: cut at FLOW_MAX_FILTERS + 1. */
-static void test_flood(struct agent *a)
+static void test_flood(struct test_agent *a)
 {
 	size_t many = FLOW_MAX_FILTERS + 10, n;
 	Netfn__FlowCounter *v = calloc(many, sizeof(*v));
@@ -201,7 +148,7 @@ int main(void)
 {
 	char dir[] = "/tmp/netfn-agentsrv-flow-XXXXXX";
 	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1};
-	struct agent a, b;
+	struct test_agent a, b;
 
 	CHECK(nf_crypto_init() == 0);
 	CHECK(mkdtemp(dir) != NULL);
@@ -218,14 +165,14 @@ int main(void)
 	CHECK(ctl.store->ops->network_insert(ctl.store, &n) == 0);
 	net_id = n.id;
 
-	agent_enroll(&a, "a");
-	agent_enroll(&b, "b");
+	test_agent_enroll(&a, &ctl, URL, net_id, "a");
+	test_agent_enroll(&b, &ctl, URL, net_id, "b");
 	CHECK(a.node_id && b.node_id && a.node_id < b.node_id);
 	test_counters(&a, &b);
 	test_flood(&a);
 
-	nng_close(a.sock);
-	nng_close(b.sock);
+	test_agent_close(&a);
+	test_agent_close(&b);
 	agentsrv_stop(srv);
 	store_close(ctl.store);
 	CHECK(store_test_dir_remove(dir) == 0);

@@ -9,12 +9,12 @@
  * report are summed over the nodes.
  */
 #include "controller/agentsrv.h"
+#include "controller/agentsrv_test_util.h"
 #include "controller/compile.h"
 #include "controller/store/store_test_util.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,15 +26,6 @@ static struct ctl ctl;
 static struct agentsrv *srv;
 static int64_t net_id;
 
-struct agent {
-	struct nf_identity id;
-	struct nf_channel ch;
-	uint64_t counter;
-	uint8_t wg_pk[32];
-	nng_socket sock;
-	int64_t node_id;
-};
-
 /* What one sync reports: per function applied and failed, and the firewall counters. */
 struct report {
 	uint64_t vpn, fw, fw_failed;
@@ -43,55 +34,12 @@ struct report {
 	Netfn__RuleCounter *counters[2];
 };
 
-static void agent_enroll(struct agent *a, const char *name)
-{
-	struct store *s = ctl.store;
-	Netfn__EnrollRequest req = NETFN__ENROLL_REQUEST__INIT;
-	struct st_join_token t = {0};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
-	struct st_node node;
-	uint8_t secret[32];
-
-	memset(a, 0, sizeof(*a));
-	CHECK(nf_identity_generate(&a->id) == 0);
-	CHECK(nf_channel_init(&a->ch, &a->id, ctl.id.pk) == 0);
-	randombytes_buf(a->wg_pk, sizeof(a->wg_pk));
-	CHECK(nf_rpc_dial(URL, &a->sock) == 0);
-	randombytes_buf(secret, sizeof(secret));
-	nf_secret_hash(secret, sizeof(secret), t.hash);
-	nf_hash_id(t.hash, t.id, sizeof(t.id));
-	t.network_id = net_id;
-	t.created = ctl_now();
-	t.expires = t.created + 3600;
-	t.uses = t.uses_left = 1;
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->begin(s) == 0 && s->ops->join_token_insert(s, &t) == 0);
-	CHECK(s->ops->commit(s) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	req.token_secret.data = secret;
-	req.token_secret.len = sizeof(secret);
-	req.wg_public_key.data = a->wg_pk;
-	req.wg_public_key.len = sizeof(a->wg_pk);
-	req.name = (char *)name;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.enroll", &req.base,
-	                         &netfn__enroll_reply__descriptor, &reply, &st, 2000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK);
-	if (reply)
-		protobuf_c_message_free_unpacked(reply, NULL);
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->node_get_key(s, a->id.pk, &node) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	a->node_id = node.id;
-}
-
-static Netfn__SyncReply *sync_call(struct agent *a, const struct report *r, int *ms)
+static Netfn__SyncReply *sync_call(struct test_agent *a, const struct report *r, int *ms)
 {
 	Netfn__SyncRequest req = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus vpn = NETFN__SECTION_STATUS__INIT, fw = NETFN__SECTION_STATUS__INIT;
 	Netfn__SectionStatus *secs[2] = {&vpn, &fw};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
+	Netfn__SyncReply *reply;
 	struct timespec t0, t1;
 
 	vpn.function = "vpn";
@@ -104,18 +52,11 @@ static Netfn__SyncReply *sync_call(struct agent *a, const struct report *r, int 
 	req.sections = secs;
 	req.n_sections = r->no_fw ? 1 : 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.sync", &req.base,
-	                   &netfn__sync_reply__descriptor, &reply, &st, 5000);
+	reply = test_agent_sync(a, &req, 5000);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	*ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	return (Netfn__SyncReply *)reply;
-}
-
-static void done(Netfn__SyncReply *r)
-{
-	if (r)
-		netfn__sync_reply__free_unpacked(r, NULL);
+	CHECK(a->st.code == NETFN__STATUS__OK && reply);
+	return reply;
 }
 
 static uint64_t rev(int64_t node, const char *function)
@@ -165,7 +106,7 @@ int main(void)
 	struct store *s;
 	struct st_network n = {0};
 	struct st_fw_policy pol = {.created = 1};
-	struct agent a, b;
+	struct test_agent a, b;
 	struct report rep = {0};
 	Netfn__SyncReply *r;
 	pthread_t th;
@@ -194,8 +135,8 @@ int main(void)
 	CHECK(s->ops->fw_policy_insert(s, &pol) == 0 && s->ops->commit(s) == 0);
 	pthread_mutex_unlock(&ctl.lock);
 	policy_id = pol.id;
-	agent_enroll(&a, "web1");
-	agent_enroll(&b, "web2");
+	test_agent_enroll(&a, &ctl, URL, net_id, "web1");
+	test_agent_enroll(&b, &ctl, URL, net_id, "web2");
 	int64_t rule1 = add_rule(policy_id, "80");
 
 	/* First sync: both sections, at their revisions. */
@@ -207,19 +148,19 @@ int main(void)
 		CHECK(rep.vpn == rev(a.node_id, "vpn") && rep.fw == rev(a.node_id, "firewall"));
 		CHECK(r->config->firewall->n_rules == 1 && r->config->firewall->wg_port == 51820);
 	}
-	done(r);
+	test_agent_done(r);
 
 	/* vpn applied, firewall not yet: answered at once. */
 	struct report half = rep;
 	half.fw = 0;
 	r = sync_call(&a, &half, &ms);
 	CHECK(r && r->config && ms < 300);
-	done(r);
+	test_agent_done(r);
 
 	/* Everything applied: parked until the heartbeat, then empty. */
 	r = sync_call(&a, &rep, &ms);
 	CHECK(r && !r->config && ms >= 300);
-	done(r);
+	test_agent_done(r);
 
 	/* The newer firewall revision is the one that failed: parked too. */
 	struct report fail = rep;
@@ -227,14 +168,14 @@ int main(void)
 	fail.fw_failed = rep.fw;
 	r = sync_call(&a, &fail, &ms);
 	CHECK(r && !r->config && ms >= 300);
-	done(r);
+	test_agent_done(r);
 
 	/* An agent that does not know the firewall is not answered for it forever. */
 	struct report old = rep;
 	old.no_fw = true;
 	r = sync_call(&a, &old, &ms);
 	CHECK(r && !r->config && ms >= 300);
-	done(r);
+	test_agent_done(r);
 
 	/* A firewall change wakes a parked sync long before the heartbeat. */
 	ctl.heartbeat_ms = 5000;
@@ -248,7 +189,7 @@ int main(void)
 		CHECK(r->config->vpn && r->config->vpn->revision == rep.vpn);
 		rep.fw = r->config->firewall->revision;
 	}
-	done(r);
+	test_agent_done(r);
 	ctl.heartbeat_ms = 400;
 
 	/* Counters: each node's latest report, summed per rule over the nodes. */
@@ -261,7 +202,7 @@ int main(void)
 	rep.counters[0] = &c2;
 	rep.counters[1] = &c1;
 	rep.n_counters = 2;
-	done(sync_call(&a, &rep, &ms));
+	test_agent_done(sync_call(&a, &rep, &ms));
 	struct report brep = {.vpn = rev(b.node_id, "vpn"), .fw = rev(b.node_id, "firewall")};
 	Netfn__RuleCounter c3 = NETFN__RULE_COUNTER__INIT;
 	c3.rule_id = (uint64_t)rule1;
@@ -269,7 +210,7 @@ int main(void)
 	c3.bytes = 100;
 	brep.counters[0] = &c3;
 	brep.n_counters = 1;
-	done(sync_call(&b, &brep, &ms));
+	test_agent_done(sync_call(&b, &brep, &ms));
 	uint64_t ids[2] = {(uint64_t)rule1, 12345};
 	struct fw_counter sum[2];
 	pthread_mutex_lock(&ctl.lock);
@@ -279,9 +220,9 @@ int main(void)
 	CHECK(sum[1].rule_id == 12345 && sum[1].packets == 0 && sum[1].bytes == 0);
 	/* A newer report replaces the node's counters; none at all clears them. */
 	c1.packets = 6;
-	done(sync_call(&a, &rep, &ms));
+	test_agent_done(sync_call(&a, &rep, &ms));
 	brep.n_counters = 0;
-	done(sync_call(&b, &brep, &ms));
+	test_agent_done(sync_call(&b, &brep, &ms));
 	pthread_mutex_lock(&ctl.lock);
 	agentsrv_fw_counters(srv, ids, 1, sum);
 	pthread_mutex_unlock(&ctl.lock);
@@ -289,8 +230,8 @@ int main(void)
 	agentsrv_fw_counters(NULL, ids, 1, sum);
 	CHECK(sum[0].packets == 0);
 
-	nng_close(a.sock);
-	nng_close(b.sock);
+	test_agent_close(&a);
+	test_agent_close(&b);
 	agentsrv_stop(srv);
 	store_close(ctl.store);
 	store_test_dir_remove(dir);

@@ -9,6 +9,7 @@
  * send are kept per node and handed out per load balancer.
  */
 #include "controller/agentsrv.h"
+#include "controller/agentsrv_test_util.h"
 #include "controller/compile.h"
 #include "controller/sched.h"
 #include "controller/store/store_test_util.h"
@@ -16,7 +17,6 @@
 #include "tests/check.h"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,16 +28,6 @@
 static struct ctl ctl;
 static struct agentsrv *srv;
 static int64_t net_id;
-
-struct agent {
-	struct nf_identity id;
-	struct nf_channel ch;
-	uint64_t counter;
-	uint8_t wg_pk[32];
-	nng_socket sock;
-	int64_t node_id;
-	char addr[INET_ADDRSTRLEN];
-};
 
 static int64_t now_ms(void)
 {
@@ -55,62 +45,16 @@ static void sleep_until(int64_t t)
 		usleep((useconds_t)(t - now) * 1000);
 }
 
-static void agent_enroll(struct agent *a, const char *name)
-{
-	struct store *s = ctl.store;
-	Netfn__EnrollRequest req = NETFN__ENROLL_REQUEST__INIT;
-	struct st_join_token t = {0};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
-	struct st_node node;
-	uint8_t secret[32];
-
-	memset(a, 0, sizeof(*a));
-	CHECK(nf_identity_generate(&a->id) == 0);
-	CHECK(nf_channel_init(&a->ch, &a->id, ctl.id.pk) == 0);
-	randombytes_buf(a->wg_pk, sizeof(a->wg_pk));
-	CHECK(nf_rpc_dial(URL, &a->sock) == 0);
-	randombytes_buf(secret, sizeof(secret));
-	nf_secret_hash(secret, sizeof(secret), t.hash);
-	nf_hash_id(t.hash, t.id, sizeof(t.id));
-	t.network_id = net_id;
-	t.created = ctl_now();
-	t.expires = t.created + 3600;
-	t.uses = t.uses_left = 1;
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->begin(s) == 0 && s->ops->join_token_insert(s, &t) == 0);
-	CHECK(s->ops->commit(s) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	req.token_secret.data = secret;
-	req.token_secret.len = sizeof(secret);
-	req.wg_public_key.data = a->wg_pk;
-	req.wg_public_key.len = sizeof(a->wg_pk);
-	req.name = (char *)name;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.enroll", &req.base,
-	                         &netfn__enroll_reply__descriptor, &reply, &st, 5000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	if (reply) {
-		snprintf(a->addr, sizeof(a->addr), "%s",
-		         ((Netfn__EnrollReply *)reply)->overlay_address);
-		protobuf_c_message_free_unpacked(reply, NULL);
-	}
-	pthread_mutex_lock(&ctl.lock);
-	CHECK(s->ops->node_get_key(s, a->id.pk, &node) == 0);
-	pthread_mutex_unlock(&ctl.lock);
-	a->node_id = node.id;
-}
-
 /*
  * One sync reporting vpn revision 0 (so it is answered at once) and, when
  * n_lb is not (size_t)-1, an lb section with those backend reports.
  */
-static void sync_report(struct agent *a, Netfn__LbBackendHealth **lb, size_t n_lb)
+static void sync_report(struct test_agent *a, Netfn__LbBackendHealth **lb, size_t n_lb)
 {
 	Netfn__SyncRequest req = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus vpn = NETFN__SECTION_STATUS__INIT, lbs = NETFN__SECTION_STATUS__INIT;
 	Netfn__SectionStatus *secs[2] = {&vpn, &lbs};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
+	Netfn__SyncReply *reply;
 
 	vpn.function = "vpn";
 	lbs.function = "lb";
@@ -118,11 +62,10 @@ static void sync_report(struct agent *a, Netfn__LbBackendHealth **lb, size_t n_l
 	lbs.n_backends = n_lb == (size_t)-1 ? 0 : n_lb;
 	req.sections = secs;
 	req.n_sections = n_lb == (size_t)-1 ? 1 : 2;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.sync", &req.base,
-	                         &netfn__sync_reply__descriptor, &reply, &st, 5000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	if (reply)
-		protobuf_c_message_free_unpacked(reply, NULL);
+	reply = test_agent_sync(a, &req, 5000);
+	CHECK(a->ret == 0);
+	CHECK(a->st.code == NETFN__STATUS__OK && reply);
+	test_agent_done(reply);
 }
 
 static bool alive(int64_t node_id)
@@ -187,7 +130,7 @@ int main(void)
 	char dir[] = "/tmp/netfn-agentsrv-lb-XXXXXX";
 	struct st_network n = {.port = 51820, .mtu = 1420, .created = 1};
 	struct agentsrv_lb_report *out = NULL;
-	struct agent a, b;
+	struct test_agent a, b;
 	int64_t t0, web, dns;
 	size_t cnt = 0;
 	bool changed = false;
@@ -217,8 +160,8 @@ int main(void)
 	web = add_lb("web", "10.5.0.1");
 	dns = add_lb("dns", "10.5.0.3");
 	CHECK(host_of(web) == 0); /* no node yet */
-	agent_enroll(&a, "a");
-	agent_enroll(&b, "b");
+	test_agent_enroll(&a, &ctl, URL, net_id, "a");
+	test_agent_enroll(&b, &ctl, URL, net_id, "b");
 	CHECK(strcmp(a.addr, "10.5.0.2") == 0 && strcmp(b.addr, "10.5.0.4") == 0);
 	/* a was the only node when it enrolled: both frontends went there. */
 	CHECK(host_of(web) == a.node_id && host_of(dns) == a.node_id);
@@ -281,8 +224,8 @@ int main(void)
 	free(out);
 	pthread_mutex_unlock(&ctl.lock);
 
-	nng_close(a.sock);
-	nng_close(b.sock);
+	test_agent_close(&a);
+	test_agent_close(&b);
 	agentsrv_stop(srv);
 	store_close(ctl.store);
 	store_test_dir_remove(dir);

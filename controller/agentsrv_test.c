@@ -6,6 +6,7 @@
  * refused, unknown keys refused, and a deleted node's parked sync woken.
  */
 #include "controller/agentsrv.h"
+#include "controller/agentsrv_test_util.h"
 #include "controller/compile.h"
 #include "controller/store/store_test_util.h"
 #include "proto/rpc.h"
@@ -53,24 +54,8 @@ static void make_token(int64_t net, uint32_t uses, int64_t ttl, uint8_t secret[3
 	CHECK(s->ops->commit(s) == 0);
 }
 
-struct agent {
-	struct nf_identity id;
-	struct nf_channel ch;
-	uint64_t counter;
-	uint8_t wg_pk[32];
-	nng_socket sock;
-};
-
-static void agent_init(struct agent *a)
-{
-	memset(a, 0, sizeof(*a));
-	CHECK(nf_identity_generate(&a->id) == 0);
-	CHECK(nf_channel_init(&a->ch, &a->id, ctl.id.pk) == 0);
-	randombytes_buf(a->wg_pk, sizeof(a->wg_pk));
-	CHECK(nf_rpc_dial(URL, &a->sock) == 0);
-}
-
-static int enroll(struct agent *a, const char *name, const uint8_t secret[32], struct nf_status *st)
+static int enroll(struct test_agent *a, const char *name, const uint8_t secret[32],
+                  struct nf_status *st)
 {
 	Netfn__EnrollRequest req = NETFN__ENROLL_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
@@ -88,20 +73,20 @@ static int enroll(struct agent *a, const char *name, const uint8_t secret[32], s
 	return ret;
 }
 
-static Netfn__SyncReply *sync_call(struct agent *a, uint64_t applied, struct nf_status *st,
+static Netfn__SyncReply *sync_call(struct test_agent *a, uint64_t applied, struct nf_status *st,
                                    int timeout)
 {
 	Netfn__SyncRequest req = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus sec = NETFN__SECTION_STATUS__INIT, *secs[1] = {&sec};
-	ProtobufCMessage *reply = NULL;
+	Netfn__SyncReply *reply;
 
 	sec.function = "vpn";
 	sec.applied_revision = applied;
 	req.sections = secs;
 	req.n_sections = 1;
-	nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.sync", &req.base,
-	                   &netfn__sync_reply__descriptor, &reply, st, timeout);
-	return (Netfn__SyncReply *)reply;
+	reply = test_agent_sync(a, &req, timeout);
+	*st = a->st;
+	return reply;
 }
 
 /* Sends a raw frame and returns the reply's status as the agent would read it. */
@@ -135,7 +120,7 @@ int main(void)
 {
 	char dir[] = "/tmp/netfn-agentsrv-XXXXXX";
 	struct agentsrv *srv = NULL;
-	struct agent a, b, c;
+	struct test_agent a, b, c;
 	struct nf_status st;
 	uint8_t secret[32], secret2[32];
 	char field[64];
@@ -154,8 +139,8 @@ int main(void)
 	make_token(net, 1, 3600, secret);
 
 	/* Enrol, then the same single-use token is refused for another agent. */
-	agent_init(&a);
-	agent_init(&b);
+	test_agent_open(&a, &ctl, URL);
+	test_agent_open(&b, &ctl, URL);
 	CHECK(enroll(&a, "web1", secret, &st) == 0 && st.code == NETFN__STATUS__OK);
 	/* A retried enrolment (its reply lost) gets the same answer, using no token. */
 	CHECK(enroll(&a, "web1", secret, &st) == 0 && st.code == NETFN__STATUS__OK);
@@ -181,17 +166,16 @@ int main(void)
 	ctl.heartbeat_ms = 5000;
 	Netfn__SyncRequest wreq = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus wsec = NETFN__SECTION_STATUS__INIT, *wsecs[1] = {&wsec};
-	ProtobufCMessage *wreply = NULL;
+	Netfn__SyncReply *wreply;
 	wsec.function = "vpn";
 	wsec.applied_revision = rev;
 	wreq.sections = wsecs;
 	wreq.n_sections = 1;
 	wreq.wait_ms = 200;
-	CHECK(nf_rpc_call_sealed(a.sock, &a.ch, &a.counter, "agent.sync", &wreq.base,
-	                         &netfn__sync_reply__descriptor, &wreply, &st, 1500) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && wreply);
-	if (wreply)
-		protobuf_c_message_free_unpacked(wreply, NULL);
+	wreply = test_agent_sync(&a, &wreq, 1500);
+	CHECK(a.ret == 0);
+	CHECK(a.st.code == NETFN__STATUS__OK && wreply);
+	test_agent_done(wreply);
 	ctl.heartbeat_ms = 300;
 
 	/* Synced: parked, then answered empty after the heartbeat. */
@@ -231,7 +215,7 @@ int main(void)
 	nng_close(raw);
 
 	/* An agent whose key the controller does not know is refused. */
-	agent_init(&c);
+	test_agent_open(&c, &ctl, URL);
 	r = sync_call(&c, 0, &st, 2000);
 	CHECK(!r && st.code == NETFN__STATUS__UNAUTHENTICATED && strcmp(st.field, "node") == 0);
 
@@ -242,9 +226,9 @@ int main(void)
 	if (r)
 		netfn__sync_reply__free_unpacked(r, NULL);
 
-	nng_close(a.sock);
-	nng_close(b.sock);
-	nng_close(c.sock);
+	test_agent_close(&a);
+	test_agent_close(&b);
+	test_agent_close(&c);
 	agentsrv_stop(srv);
 	store_close(ctl.store);
 	store_test_dir_remove(dir);

@@ -10,6 +10,7 @@
  * (pending, active, failed: why); a reader may only read.
  */
 #include "controller/agentsrv.h"
+#include "controller/agentsrv_test_util.h"
 #include "controller/api_test_util.h"
 #include "proto/rpc.h"
 #include "tests/check.h"
@@ -20,23 +21,12 @@
 
 static struct api_test api;
 
-/* One node's agent, as far as syncing goes. */
-struct agent {
-	struct nf_identity id;
-	struct nf_channel ch;
-	uint64_t counter;
-	nng_socket sock;
-	int64_t node_id;
-};
-
-static void agent_add(struct agent *a, const char *network, const char *name, const char *addr)
+/* One node's agent, as far as syncing goes: its node inserted as a join leaves it. */
+static void agent_add(struct test_agent *a, const char *network, const char *name, const char *addr)
 {
 	struct st_node n;
 
-	memset(a, 0, sizeof(*a));
-	CHECK(nf_identity_generate(&a->id) == 0);
-	CHECK(nf_channel_init(&a->ch, &a->id, api.ctl.id.pk) == 0);
-	CHECK(nf_rpc_dial(AGENTS_URL, &a->sock) == 0);
+	test_agent_open(a, &api.ctl, AGENTS_URL);
 	api_test_node_init(&n, name, addr, NULL);
 	memcpy(n.id_pk, a->id.pk, sizeof(n.id_pk));
 	a->node_id = api_test_node_insert(&api, network, &n);
@@ -46,14 +36,13 @@ static void agent_add(struct agent *a, const char *network, const char *name, co
  * One sync: vpn at revision 0 (so it is answered at once) and the flow
  * section at applied with error, and these counters.
  */
-static void agent_report(struct agent *a, uint64_t applied, const char *error,
+static void agent_report(struct test_agent *a, uint64_t applied, const char *error,
                          Netfn__FlowCounter **flows, size_t n_flows)
 {
 	Netfn__SyncRequest req = NETFN__SYNC_REQUEST__INIT;
 	Netfn__SectionStatus vpn = NETFN__SECTION_STATUS__INIT, flow = NETFN__SECTION_STATUS__INIT;
 	Netfn__SectionStatus *secs[2] = {&vpn, &flow};
-	ProtobufCMessage *reply = NULL;
-	struct nf_status st;
+	Netfn__SyncReply *reply;
 
 	vpn.function = "vpn";
 	flow.function = "flow";
@@ -64,10 +53,10 @@ static void agent_report(struct agent *a, uint64_t applied, const char *error,
 	flow.n_flows = n_flows;
 	req.sections = secs;
 	req.n_sections = 2;
-	CHECK(nf_rpc_call_sealed(a->sock, &a->ch, &a->counter, "agent.sync", &req.base,
-	                         &netfn__sync_reply__descriptor, &reply, &st, 5000) == 0);
-	CHECK(st.code == NETFN__STATUS__OK && reply);
-	api_test_done(reply);
+	reply = test_agent_sync(a, &req, 5000);
+	CHECK(a->ret == 0);
+	CHECK(a->st.code == NETFN__STATUS__OK && reply);
+	test_agent_done(reply);
 }
 
 static Netfn__FlowCounter counter(uint64_t id, uint64_t packets, uint64_t bytes, uint64_t pps,
@@ -215,7 +204,7 @@ int main(void)
 	Netfn__FlowCounter k0 = counter(0, 1234, 5600000, 10, 80000), kweb, kother;
 	Netfn__FlowCounter *ks[3];
 	struct agentsrv *srv = NULL;
-	struct agent a1, a2;
+	struct test_agent a1, a2;
 	Netfn__FlowFilterList *l;
 	Netfn__FlowFilter *f;
 	uint64_t web, any, lo, hi, udp, rev1, rev2, dev_f;
@@ -402,8 +391,8 @@ int main(void)
 	CHECK(add_ok(&(struct spec){
 	          .network = "prod", .node = "n2", .name = "dns", .action = "allow"}) > dev_f);
 
-	nng_close(a1.sock);
-	nng_close(a2.sock);
+	test_agent_close(&a1);
+	test_agent_close(&a2);
 	agentsrv_stop(srv);
 	api.ctl.agents = NULL;
 	CHECK(api_test_stop(&api) == 0);
